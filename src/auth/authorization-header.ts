@@ -1,0 +1,67 @@
+/**
+ * The Authorization header grammar (DESIGN §5, RFC 6750 §2.1): `Bearer` in any letter case, one
+ * or more spaces (0x20 only), then one b64token, and nothing else on the line.
+ *
+ * @module
+ */
+
+/** Longest header value looked at; a longer one is malformed before any scanning. */
+export const MAX_AUTHORIZATION_LENGTH = 1024;
+
+/** Why no token could be read from the header. @internal */
+export type HeaderFailure = "missing" | "scheme" | "malformed";
+
+/** RFC 9110 tchar: what a scheme name may contain. */
+function isTchar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 ||
+    c === 94 || c === 95 || c === 96 || c === 124 || c === 126
+  );
+}
+
+/** RFC 6750 b64token characters: ALPHA DIGIT - . _ ~ + / and trailing `=`. */
+function isB64tokenChar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 45 || c === 46 || c === 95 || c === 126 || c === 43 || c === 47 || c === 61
+  );
+}
+
+const BEARER = "bearer";
+
+/**
+ * Read the bearer token from all raw Authorization header lines, or say why not.
+ * Several lines are malformed, whatever they hold. @internal
+ */
+export function readBearerToken(raw: unknown): string | HeaderFailure {
+  let value = raw;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "missing";
+    if (value.length > 1) return "malformed";
+    value = value[0];
+  }
+  if (value === undefined || value === null) return "missing";
+  if (typeof value !== "string") return "malformed";
+  const length = value.length;
+  if (length === 0) return "missing";
+  if (length > MAX_AUTHORIZATION_LENGTH) return "malformed";
+  for (let i = 0; i < 6; i++) {
+    // `| 0x20` lower-cases ASCII letters only; every char of "bearer" is a letter.
+    if (i >= length || (value.charCodeAt(i) | 0x20) !== BEARER.charCodeAt(i)) {
+      return isTchar(value.charCodeAt(0)) ? "scheme" : "malformed";
+    }
+  }
+  if (length === 6) return "malformed"; // `Bearer` alone
+  const sep = value.charCodeAt(6);
+  if (sep !== 32) return isTchar(sep) ? "scheme" : "malformed"; // `Bearerx…` is another scheme; tab, NBSP… are not
+  let start = 7;
+  while (start < length && value.charCodeAt(start) === 32) start++;
+  if (start === length) return "malformed";
+  for (let i = start; i < length; i++) if (!isB64tokenChar(value.charCodeAt(i))) return "malformed";
+  return start === 7 ? value.slice(7) : value.slice(start);
+}

@@ -1,0 +1,321 @@
+/**
+ * The request path (DESIGN §5): header syntax → key format and checksum → hash → store lookup →
+ * revoked / expired / wrong environment → account plan → permission. Each step is cheaper than
+ * the next, and any error, rejection or timeout on the way gives 503: it fails closed.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { invalidOption } from "../errors.js";
+import { getDefaultKeyFormat, type KeyFormat } from "../format/key-format.js";
+import { parseApiKey } from "../format/parse-api-key.js";
+import { constantTimeEqual } from "../hash/digest.js";
+import { hashWith, normalizePeppers, type Pepper, type PepperOption } from "../hash/hash-api-key.js";
+import {
+  accountsSchema,
+  apiPlansSchema,
+  clockSchema,
+  displayPlanName,
+  formatSchema,
+  functionSchema,
+  parseOptions,
+  pepperSchema,
+  storeSchema,
+  systemClock,
+} from "../lib/options.js";
+import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
+import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
+import { readBearerToken } from "./authorization-header.js";
+import { Deadlines } from "./deadline.js";
+import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
+import { UsageRecorder } from "./usage-recorder.js";
+
+/** Looks up the plan of the account that owns a key: sync or async; `null` for an unknown account. */
+export interface AccountPlans {
+  getPlan(accountId: string): string | null | undefined | Promise<string | null | undefined>;
+}
+
+/** Options of {@link createApiKeyAuth}. Checked once; a bad one throws `INVALID_OPTIONS` naming it. */
+export interface ApiKeyAuthOptions {
+  /** Where keys are stored. */
+  store: KeyStore;
+  /** Plan lookup. Without it there is no plan gating. */
+  accounts?: AccountPlans | undefined;
+  /** Plans with API access. Default `["pro"]`. */
+  apiPlans?: readonly string[] | undefined;
+  /** Plan named in the 403 message. Default: the first of `apiPlans`, capitalised ("Pro"). */
+  planName?: string | undefined;
+  /** Accept only keys tagged with this environment (e.g. `"prod"` on production servers). */
+  environment?: string | undefined;
+  /** Server-side pepper(s); see {@link hashApiKey}. A list is tried current first, then older. */
+  pepper?: PepperOption | undefined;
+  /** Key format. Default: {@link getDefaultKeyFormat}. */
+  format?: KeyFormat | undefined;
+  /** Realm of the `WWW-Authenticate` challenge. Default `"api"`. */
+  realm?: string | undefined;
+  /** Called once per request with its outcome. Never given the key. Errors it throws are ignored. */
+  onEvent?: ((event: ApiKeyAuthEvent) => void) | undefined;
+  /**
+   * Time limits in ms for the store and the plan lookup (default 2000 each); a number sets both.
+   * Past the limit the request gets 503.
+   */
+  timeouts?: number | { storeMs?: number | undefined; accountsMs?: number | undefined } | undefined;
+  /** At most one last-used write per key per this many ms. Default 60000. */
+  lastUsedIntervalMs?: number | undefined;
+  /** `Retry-After` seconds on 503 answers. Default 1. */
+  retryAfterSeconds?: number | undefined;
+  /** Time source for expiry, revocation and last used. Default `Date.now`. */
+  clock?: { now(): number } | undefined;
+}
+
+/** What a request tells the authenticator. */
+export interface ApiKeyAuthRequest {
+  /** Every raw Authorization header line: a string, all lines as an array, or `undefined`. */
+  authorization: string | readonly string[] | undefined | null;
+  /** HTTP method, e.g. `"GET"`. Read-only keys pass only GET, HEAD and OPTIONS. */
+  method: string;
+  /** Client address, for events. */
+  ip?: string | undefined;
+  /** User agent, for events. */
+  userAgent?: string | undefined;
+  /** Request path, for events. */
+  path?: string | undefined;
+}
+
+/** The verified key a request carries (no hash, no plaintext). */
+export interface AuthenticatedApiKey {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly environment: string | null;
+  readonly permissions: ApiKeyPermissions;
+  readonly hint: string;
+}
+
+/** An accepted request. */
+export interface ApiKeyAuthSuccess {
+  readonly ok: true;
+  readonly key: AuthenticatedApiKey;
+}
+
+/** The outcome of {@link ApiKeyAuth.authenticate}. */
+export type ApiKeyAuthResult = ApiKeyAuthSuccess | ApiKeyAuthFailure;
+
+/** One request's outcome, for logs, metrics and the usage monitor. Never carries the key. */
+export interface ApiKeyAuthEvent {
+  /** Accepted or not. */
+  readonly ok: boolean;
+  /** `"ok"`, or why it was refused. */
+  readonly reason: "ok" | ApiKeyAuthFailureReason;
+  /** Status answered: 200 for accepted. */
+  readonly status: number;
+  /** Id of the stored key, when the key was found. */
+  readonly keyId: string | null;
+  /** Hint of the presented key (prefix and last 4), when it had our format. */
+  readonly hint: string | null;
+  /** Owner of the key, when found. */
+  readonly accountId: string | null;
+  /** For a revoked key: `"revoked"` or `"rotated"`. */
+  readonly revokedReason: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly method: string | null;
+  readonly path: string | null;
+  readonly time: Date;
+}
+
+/** The authenticator. */
+export interface ApiKeyAuth {
+  /** Check one request. Never throws for a bad key or a failing store: those are results. */
+  authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult>;
+  /** Write pending last-used times now and stop background timers. It stays usable. */
+  close(): Promise<void>;
+  /** The options in force (realm, environment, plans), for adapters. */
+  readonly realm: string;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const REALM = /^[\x20-\x7e]{1,100}$/;
+
+const schema = z.strictObject({
+  store: storeSchema,
+  accounts: accountsSchema.optional(),
+  apiPlans: apiPlansSchema.optional(),
+  planName: z.string().min(1).max(100).optional(),
+  environment: z.string().min(1).optional(),
+  pepper: pepperSchema.optional(),
+  format: formatSchema.optional(),
+  realm: z
+    .string()
+    .regex(REALM, "1 to 100 printable ASCII characters")
+    .refine((r) => !r.includes('"') && !r.includes("\\"), "no quotes or backslashes")
+    .optional(),
+  onEvent: functionSchema.optional(),
+  timeouts: z
+    .union([
+      z.number().int().positive(),
+      z.strictObject({
+        storeMs: z.number().int().positive().optional(),
+        accountsMs: z.number().int().positive().optional(),
+      }),
+    ])
+    .optional(),
+  lastUsedIntervalMs: z.number().int().positive().optional(),
+  retryAfterSeconds: z.number().int().nonnegative().optional(),
+  clock: clockSchema.optional(),
+});
+
+/**
+ * Create the authenticator that every adapter uses. Options are checked here, once.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, MemoryKeyStore } from "@fluenzr/api-keys";
+ * const auth = createApiKeyAuth({
+ *   store: new MemoryKeyStore(),
+ *   accounts: { getPlan: (accountId) => db.plans.get(accountId) ?? null },
+ *   environment: "prod",
+ *   onEvent: (event) => logger.info(event),
+ * });
+ * const result = await auth.authenticate({ authorization: req.headers.authorization, method: "GET" });
+ * if (!result.ok) res.writeHead(result.status, { ...result.headers, "content-type": "application/json" })
+ *   .end(JSON.stringify(result.body));
+ * ```
+ */
+export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
+  const o = parseOptions(schema, options, "createApiKeyAuth");
+  const format = o.format ?? getDefaultKeyFormat();
+  if (o.environment !== undefined && !format.environments.includes(o.environment))
+    invalidOption("environment", `expected one of ${format.environments.join(", ") || "(none)"}`);
+  const peppers: readonly (Pepper | undefined)[] = (() => {
+    const list = normalizePeppers(o.pepper as PepperOption | undefined);
+    return list.length === 0 ? [undefined] : list;
+  })();
+  const store = o.store;
+  const accounts = o.accounts as AccountPlans | undefined;
+  const apiPlans = new Set(o.apiPlans ?? ["pro"]);
+  const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
+  const realm = o.realm ?? "api";
+  const clock = o.clock ?? systemClock;
+  const onEvent = o.onEvent as ((event: ApiKeyAuthEvent) => void) | undefined;
+  const storeMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.storeMs ?? 2000);
+  const accountsMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.accountsMs ?? 2000);
+  const failures = buildFailures(realm, planName, o.retryAfterSeconds ?? 1);
+  const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
+  const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000);
+  const environment = o.environment ?? null;
+  // A plain MemoryKeyStore can be read without a promise; a subclass that overrides getByHash cannot.
+  const memory =
+    store instanceof MemoryKeyStore && store.getByHash === MemoryKeyStore.prototype.getByHash ? store : null;
+
+  const lookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
+    memory !== null ? memory[syncLookup](hash) : deadlines.limit(store.getByHash(hash), storeMs);
+
+  function emit(
+    request: ApiKeyAuthRequest | undefined,
+    reason: "ok" | ApiKeyAuthFailureReason,
+    status: number,
+    hint: string | null,
+    record: ApiKeyRecord | null,
+    now: number,
+  ): void {
+    if (onEvent === undefined) return;
+    try {
+      onEvent({
+        ok: reason === "ok",
+        reason,
+        status,
+        keyId: record?.id ?? null,
+        hint: record?.hint ?? hint,
+        accountId: record?.accountId ?? null,
+        revokedReason: reason === "revoked" ? (record?.revokedReason ?? "revoked") : null,
+        ip: typeof request?.ip === "string" ? request.ip : null,
+        userAgent: typeof request?.userAgent === "string" ? request.userAgent : null,
+        method: typeof request?.method === "string" ? request.method : null,
+        path: typeof request?.path === "string" ? request.path : null,
+        time: new Date(now),
+      });
+    } catch {
+      // An event sink's failure never changes the answer.
+    }
+  }
+
+  async function check(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
+    const token = readBearerToken(request.authorization);
+    if (token === "missing" || token === "scheme" || token === "malformed") {
+      emit(request, token, 401, null, null, clock.now());
+      return failures[token];
+    }
+    const parsed = parseApiKey(token, { format });
+    if (!parsed.ok) {
+      const reason = parsed.reason === "checksum" ? "checksum" : "format";
+      emit(request, reason, 401, null, null, clock.now());
+      return failures[reason];
+    }
+    let record: ApiKeyRecord | null = null;
+    for (const pepper of peppers) {
+      const hash = hashWith(token, pepper);
+      const found = lookup(hash);
+      const r = found instanceof Promise ? await found : found;
+      if (r !== null && r !== undefined) {
+        if (constantTimeEqual(r.hash, hash)) record = r;
+        break;
+      }
+    }
+    const now = clock.now();
+    let reason: ApiKeyAuthFailureReason | undefined;
+    if (record === null) reason = "unknown";
+    else if (record.revokedAt !== null && record.revokedAt.getTime() <= now) reason = "revoked";
+    else if (record.expiresAt !== null && record.expiresAt.getTime() <= now) reason = "expired";
+    else if (environment !== null && parsed.environment !== environment) reason = "environment";
+    if (reason === undefined && accounts !== undefined) {
+      const pending = accounts.getPlan((record as ApiKeyRecord).accountId);
+      const plan = typeof (pending as Promise<unknown> | null)?.then === "function" ? await deadlines.limit(pending, accountsMs) : pending;
+      if (plan === null || plan === undefined) reason = "account";
+      else if (typeof plan !== "string") throw new TypeError("getPlan returned neither a string nor null");
+      else if (!apiPlans.has(plan)) reason = "plan";
+    }
+    if (reason === undefined) {
+      const r = record as ApiKeyRecord;
+      if (r.permissions !== "all" && !(r.permissions === "read-only" && SAFE_METHODS.has(request.method))) {
+        reason = "permission";
+      }
+    }
+    if (reason !== undefined) {
+      const failure = failures[reason];
+      emit(request, reason, failure.status, parsed.hint, record, now);
+      return failure;
+    }
+    const r = record as ApiKeyRecord;
+    usage.note(r.id, now);
+    emit(request, "ok", 200, parsed.hint, r, now);
+    return {
+      ok: true,
+      key: {
+        id: r.id,
+        accountId: r.accountId,
+        name: r.name,
+        environment: r.environment,
+        permissions: r.permissions,
+        hint: r.hint,
+      },
+    };
+  }
+
+  return {
+    realm,
+    async authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
+      try {
+        if (typeof request !== "object" || request === null) return failures.missing;
+        return await check(request);
+      } catch {
+        // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer.
+        emit(request, "unavailable", 503, null, null, Date.now());
+        return failures.unavailable;
+      }
+    },
+    close(): Promise<void> {
+      return usage.flush();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Last-used writes, coalesced (DESIGN §8): a request only notes the time in a map; one unref'd
+ * timer writes the batch at most once per interval, so each key gets at most one store write per
+ * interval per process, and no request waits for it.
+ *
+ * @module
+ */
+import type { KeyStore } from "../store/key-store.js";
+
+/** @internal */
+export class UsageRecorder {
+  private readonly pending = new Map<string, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastFlush = -Infinity;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Note that key `id` was used at `at` (ms since the epoch). */
+  note(id: string, at: number): void {
+    const prev = this.pending.get(id);
+    if (prev === undefined || at > prev) this.pending.set(id, at);
+    if (this.timer === undefined) {
+      // Never sooner than one interval after the previous flush: one write per key per interval.
+      const wait = Math.max(0, this.lastFlush + this.intervalMs - Date.now());
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, Math.min(wait, this.intervalMs));
+      (this.timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Write everything pending now. Resolves when the store has answered (errors are kept for a retry). */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.size === 0) return this.inFlight;
+    const batch = [...this.pending].map(([id, at]) => ({ id, lastUsedAt: new Date(at) }));
+    this.pending.clear();
+    this.lastFlush = Date.now();
+    const previous = this.inFlight;
+    this.inFlight = previous
+      .then(() => this.store.recordUsage(batch))
+      .catch(() => {
+        // Last used is advisory: keep the times for the next flush rather than fail anything.
+        for (const { id, lastUsedAt } of batch) {
+          const t = lastUsedAt.getTime();
+          const cur = this.pending.get(id);
+          if (cur === undefined || t > cur) this.pending.set(id, t);
+        }
+      });
+    return this.inFlight;
+  }
+
+  /** Pending writes (for tests and close()). */
+  get size(): number {
+    return this.pending.size;
+  }
+}

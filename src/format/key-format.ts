@@ -1,0 +1,111 @@
+/**
+ * The key format: `<prefix>_<type>_[<env>_]<body>` (DESIGN §3).
+ *
+ * @module
+ */
+import { invalidOption } from "../errors.js";
+import { crc32Update } from "./checksum.js";
+
+/** Longest input any parser here looks at; anything longer is refused before other work. */
+export const MAX_KEY_LENGTH = 256;
+
+/** Characters in a key body. */
+export const BODY_LENGTH = 32;
+
+/** Options of {@link defineKeyFormat}. */
+export interface KeyFormatOptions {
+  /** Vendor prefix, lower-case letters and digits, starting with a letter. Default `"flz"`. */
+  prefix?: string;
+  /** Key type, lower-case letters and digits. Default `"sk"` (secret key). */
+  type?: string;
+  /** Allowed environment tags, lower-case letters and digits. Default `["prod", "stag", "dev"]`. */
+  environments?: readonly string[];
+  /** Last 6 body characters are a CRC-32 checksum. Default `true`; `false` for 32 random characters. */
+  checksum?: boolean;
+}
+
+/** A validated, frozen key format. Build one with {@link defineKeyFormat}. */
+export interface KeyFormat {
+  readonly prefix: string;
+  readonly type: string;
+  readonly environments: readonly string[];
+  readonly checksum: boolean;
+  /** `"<prefix>_<type>_"`, what every key starts with. */
+  readonly head: string;
+  /** @internal CRC state after `head` and after `head + env + "_"`, per environment. */
+  readonly crcStates: ReadonlyMap<string | null, number>;
+}
+
+const TAG = /^[a-z][a-z0-9]{0,15}$/;
+
+/**
+ * Define a key format. Bad options throw an `ApiKeyError` (`INVALID_OPTIONS`) naming the option.
+ *
+ * @example
+ * ```ts
+ * import { defineKeyFormat, generateApiKey } from "@fluenzr/api-keys";
+ * const format = defineKeyFormat({ prefix: "acme", type: "sk", environments: ["live", "test"] });
+ * generateApiKey({ format, environment: "test" }).key; // "acme_sk_test_…"
+ * ```
+ */
+export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
+  if (typeof options !== "object" || options === null) invalidOption("format", "expected an object");
+  const prefix = options.prefix ?? "flz";
+  const type = options.type ?? "sk";
+  const environments = options.environments ?? ["prod", "stag", "dev"];
+  const checksum = options.checksum ?? true;
+  if (typeof prefix !== "string" || !TAG.test(prefix))
+    invalidOption("prefix", "1 to 16 lower-case letters or digits, starting with a letter");
+  if (typeof type !== "string" || !TAG.test(type))
+    invalidOption("type", "1 to 16 lower-case letters or digits, starting with a letter");
+  if (!Array.isArray(environments)) invalidOption("environments", "expected an array of tags");
+  for (const env of environments) {
+    if (typeof env !== "string" || !TAG.test(env))
+      invalidOption("environments", "each tag is 1 to 16 lower-case letters or digits, starting with a letter");
+  }
+  if (new Set(environments).size !== environments.length) invalidOption("environments", "tags must be distinct");
+  if (typeof checksum !== "boolean") invalidOption("checksum", "expected a boolean");
+  const head = `${prefix}_${type}_`;
+  const crcStates = new Map<string | null, number>();
+  const headState = crc32Update(0xffffffff, head);
+  crcStates.set(null, headState);
+  for (const env of environments) crcStates.set(env, crc32Update(headState, `${env}_`));
+  return Object.freeze({
+    prefix,
+    type,
+    environments: Object.freeze([...environments]),
+    checksum,
+    head,
+    crcStates,
+  });
+}
+
+let defaultFormat: KeyFormat | undefined;
+
+/**
+ * The default format: `flz_sk_[prod_|stag_|dev_]` and a checksummed 32-character body.
+ *
+ * @example
+ * ```ts
+ * import { getDefaultKeyFormat } from "@fluenzr/api-keys";
+ * getDefaultKeyFormat().head; // "flz_sk_"
+ * ```
+ */
+export function getDefaultKeyFormat(): KeyFormat {
+  return (defaultFormat ??= defineKeyFormat());
+}
+
+/** Is this a format built by {@link defineKeyFormat}? @internal */
+export function isKeyFormat(value: unknown): value is KeyFormat {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as KeyFormat).head === "string" &&
+    (value as KeyFormat).crcStates instanceof Map
+  );
+}
+
+/** The display hint: head, environment and the last 4 characters. @internal */
+export function hintOf(format: KeyFormat, environment: string | null, key: string): string {
+  return `${format.head}${environment === null ? "" : `${environment}_`}…${key.slice(-4)}`;
+}

@@ -1,0 +1,79 @@
+/**
+ * Hashing keys for storage (DESIGN §4): `sha256:<hex>`, or `hmac-sha256:<version>:<hex>` with a
+ * server-side pepper. The stored value names its scheme and pepper version, so peppers can rotate.
+ *
+ * @module
+ */
+import { ApiKeyError, invalidOption } from "../errors.js";
+import { MAX_KEY_LENGTH } from "../format/key-format.js";
+import { hmacSha256Hex, sha256Hex } from "./digest.js";
+
+/** A pepper secret: a string (UTF-8) or bytes. Keep it out of the database (env var, secrets manager). */
+export type PepperSecret = string | Uint8Array;
+
+/** A pepper with its version, so stored hashes say which pepper made them. */
+export interface Pepper {
+  /** 1 to 32 characters of `[A-Za-z0-9._-]`. A bare secret has version `"1"`. */
+  readonly version: string;
+  readonly secret: PepperSecret;
+}
+
+/**
+ * The `pepper` option: a secret, a versioned pepper, or a list of versioned peppers with the
+ * current one first and older ones after it (verification tries them in that order).
+ */
+export type PepperOption = PepperSecret | Pepper | readonly Pepper[];
+
+/** Options of {@link hashApiKey}. */
+export interface HashApiKeyOptions {
+  /** A secret or a versioned pepper; with a list, the first (current) one is used. */
+  pepper?: PepperOption | undefined;
+}
+
+const VERSION = /^[A-Za-z0-9._-]{1,32}$/;
+
+/** Validate and normalise the pepper option into a list, current first. @internal */
+export function normalizePeppers(option: PepperOption | undefined, name = "pepper"): readonly Pepper[] {
+  if (option === undefined) return [];
+  const list: unknown[] = typeof option === "string" || option instanceof Uint8Array ? [{ version: "1", secret: option }] : Array.isArray(option) ? option : [option];
+  if (list.length === 0) invalidOption(name, "an empty list; leave the option out for plain SHA-256");
+  const seen = new Set<string>();
+  return Object.freeze(
+    list.map((p) => {
+      if (typeof p !== "object" || p === null) invalidOption(name, "expected a secret string, bytes, or { version, secret }");
+      const { version, secret } = p as { version?: unknown; secret?: unknown };
+      if (typeof version !== "string" || !VERSION.test(version))
+        invalidOption(name, "each version is 1 to 32 characters of [A-Za-z0-9._-]");
+      if (seen.has(version)) invalidOption(name, `version "${version}" appears twice`);
+      seen.add(version);
+      if (!(typeof secret === "string" || secret instanceof Uint8Array) || secret.length === 0)
+        invalidOption(name, "the secret must be a non-empty string or Uint8Array");
+      return Object.freeze({ version, secret });
+    }),
+  );
+}
+
+/** Hash with one pepper (or none). @internal */
+export function hashWith(key: string, pepper: Pepper | undefined): string {
+  return pepper === undefined ? `sha256:${sha256Hex(key)}` : `hmac-sha256:${pepper.version}:${hmacSha256Hex(pepper.secret, key)}`;
+}
+
+/**
+ * Hash a key for storage and lookup, synchronously. Without a pepper: `sha256:<64 hex>`; with one:
+ * `hmac-sha256:<version>:<64 hex>`. Only this value is stored, never the key.
+ *
+ * @example
+ * ```ts
+ * import { generateApiKey, hashApiKey } from "@fluenzr/api-keys";
+ * const { key } = generateApiKey();
+ * hashApiKey(key);                                            // "sha256:9f86d0…"
+ * hashApiKey(key, { pepper: process.env.API_KEY_PEPPER });    // "hmac-sha256:1:…"
+ * hashApiKey(key, { pepper: { version: "2024-06", secret } }); // "hmac-sha256:2024-06:…"
+ * ```
+ */
+export function hashApiKey(key: string, options: HashApiKeyOptions = {}): string {
+  if (typeof key !== "string") throw new ApiKeyError("INVALID_INPUT", "hashApiKey expects the key as a string");
+  if (key.length > MAX_KEY_LENGTH)
+    throw new ApiKeyError("INVALID_INPUT", `hashApiKey refuses input over ${MAX_KEY_LENGTH} characters`);
+  return hashWith(key, normalizePeppers(options.pepper)[0]);
+}

@@ -1,0 +1,68 @@
+/**
+ * Option checking at setup with zod: the first problem throws `INVALID_OPTIONS` naming the option.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApiKeyError } from "../errors.js";
+import { isKeyFormat, type KeyFormat } from "../format/key-format.js";
+import type { KeyStore } from "../store/key-store.js";
+
+/** Parse `input` with `schema`, or throw naming the first bad option. @internal */
+export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  if (input === null || typeof input !== "object") {
+    throw new ApiKeyError("INVALID_OPTIONS", `${what} expects an options object`);
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  let option = issue?.path.map(String).join(".") ?? "";
+  if (issue?.code === "unrecognized_keys") option = [option, ...issue.keys].filter(Boolean).join(".");
+  throw new ApiKeyError(
+    "INVALID_OPTIONS",
+    `${what}: invalid option "${option || "(options)"}": ${issue?.message ?? "invalid"}`,
+    { field: option, cause: result.error },
+  );
+}
+
+const METHODS = ["insert", "getByHash", "getById", "listByAccount", "revoke", "recordUsage"] as const;
+
+/** A KeyStore-shaped object. @internal */
+export const storeSchema = z.custom<KeyStore>(
+  (v) => typeof v === "object" && v !== null && METHODS.every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+  { message: `expected a KeyStore (an object with ${METHODS.join(", ")})` },
+);
+
+/** Plan lookup. @internal */
+export const accountsSchema = z.custom<{ getPlan(accountId: string): unknown }>(
+  (v) => typeof v === "object" && v !== null && typeof (v as { getPlan?: unknown }).getPlan === "function",
+  { message: "expected { getPlan(accountId) }" },
+);
+
+/** A format built by defineKeyFormat. @internal */
+export const formatSchema = z.custom<KeyFormat>(isKeyFormat, { message: "expected a format from defineKeyFormat()" });
+
+/** A clock. @internal */
+export const clockSchema = z.custom<{ now(): number }>(
+  (v) => typeof v === "object" && v !== null && typeof (v as { now?: unknown }).now === "function",
+  { message: "expected { now(): number }" },
+);
+
+/** A function. @internal */
+export const functionSchema = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", {
+  message: "expected a function",
+});
+
+/** Anything, checked later by normalizePeppers (which names the option). @internal */
+export const pepperSchema = z.unknown();
+
+/** Plan names: non-empty list of non-empty strings. @internal */
+export const apiPlansSchema = z.array(z.string().min(1)).min(1, "list at least one plan");
+
+/** "pro" -> "Pro". @internal */
+export function displayPlanName(plan: string): string {
+  return plan.charAt(0).toUpperCase() + plan.slice(1);
+}
+
+/** The system clock. @internal */
+export const systemClock = { now: (): number => Date.now() };

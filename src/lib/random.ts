@@ -1,0 +1,75 @@
+/**
+ * Random bytes for keys and ids: `crypto.getRandomValues` by default, drawn in blocks so a key
+ * costs one table lookup per character, not one system call.
+ *
+ * @module
+ */
+
+/** Fills the given buffer with random bytes. Inject a seeded one in tests only. */
+export type RandomSource = (buffer: Uint8Array) => void;
+
+const BLOCK = 4096;
+// getRandomValues refuses more than 65536 bytes per call (Web Crypto); we ask for 4 KiB.
+
+/** A reader of random bytes over a source. @internal */
+export class RandomPool {
+  private readonly fill: RandomSource;
+  private buffer: Uint8Array | undefined;
+  private offset = BLOCK;
+
+  constructor(fill: RandomSource) {
+    this.fill = fill;
+  }
+
+  /** One random byte. */
+  byte(): number {
+    if (this.offset >= BLOCK) {
+      this.buffer ??= new Uint8Array(BLOCK);
+      this.fill(this.buffer);
+      // Zero-length fills or a source that writes nothing would repeat old bytes: never happens
+      // with getRandomValues; a custom source is trusted to fill the whole buffer.
+      this.offset = 0;
+    }
+    return (this.buffer as Uint8Array)[this.offset++] as number;
+  }
+}
+
+/** The platform CSPRNG. Looked up when first used, never at import. @internal */
+export const cryptoRandom: RandomSource = (buffer) => {
+  globalThis.crypto.getRandomValues(buffer);
+};
+
+let defaultPool: RandomPool | undefined;
+const pools = new WeakMap<RandomSource, RandomPool>();
+
+/** The pool for a source (one per source, so seeded sources stay deterministic). @internal */
+export function poolFor(source: RandomSource | undefined): RandomPool {
+  if (source === undefined || source === cryptoRandom) return (defaultPool ??= new RandomPool(cryptoRandom));
+  let pool = pools.get(source);
+  if (pool === undefined) {
+    pool = new RandomPool(source);
+    pools.set(source, pool);
+  }
+  return pool;
+}
+
+/** The 62 symbols of key bodies, in base62 digit order. @internal */
+export const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/**
+ * One uniformly drawn symbol of {@link ALPHABET}, as a char code. Bytes of 248 and above are
+ * drawn again (248 = 4 × 62), so every symbol has exactly the same chance: no modulo bias.
+ * @internal
+ */
+export function randomSymbolCode(pool: RandomPool): number {
+  let b = pool.byte();
+  while (b >= 248) b = pool.byte();
+  return ALPHABET.charCodeAt(b % 62);
+}
+
+/** A random string of `length` symbols of {@link ALPHABET}. @internal */
+export function randomSymbols(pool: RandomPool, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += String.fromCharCode(randomSymbolCode(pool));
+  return out;
+}

@@ -1,0 +1,334 @@
+/**
+ * Key management for a "Settings > API" page (DESIGN §7): create (shown once), list, revoke.
+ * Failures reject with an `ApiKeyError` carrying `status`, `code` and the envelope `body`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApiKeyError } from "../errors.js";
+import { generateApiKey } from "../format/generate-api-key.js";
+import { getDefaultKeyFormat, type KeyFormat } from "../format/key-format.js";
+import { hashWith, normalizePeppers, type PepperOption } from "../hash/hash-api-key.js";
+import {
+  accountsSchema,
+  apiPlansSchema,
+  clockSchema,
+  displayPlanName,
+  formatSchema,
+  functionSchema,
+  parseOptions,
+  pepperSchema,
+  storeSchema,
+  systemClock,
+} from "../lib/options.js";
+import { poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
+import type { AccountPlans } from "../auth/create-api-key-auth.js";
+import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
+
+/** Who is acting: the caller has checked that this user belongs to the account. */
+export interface KeyManagerActor {
+  readonly id: string;
+  /** Administrator rights on the account: needed to create, revoke and rotate keys. */
+  readonly admin: boolean;
+}
+
+/** Options of {@link createKeyManager}. */
+export interface KeyManagerOptions {
+  store: KeyStore;
+  /** Plan lookup; without it every account may have keys. */
+  accounts?: AccountPlans | undefined;
+  /** Plans with API access. Default `["pro"]`. */
+  apiPlans?: readonly string[] | undefined;
+  /** Plan named in the 403 message. Default: first of `apiPlans`, capitalised. */
+  planName?: string | undefined;
+  /** Key format. Default: {@link getDefaultKeyFormat}. */
+  format?: KeyFormat | undefined;
+  /** The same pepper the authenticators use (the current one hashes new keys). */
+  pepper?: PepperOption | undefined;
+  /** Time source. Default `Date.now`. */
+  clock?: { now(): number } | undefined;
+  /** Random bytes for keys and ids. Default `crypto.getRandomValues`. Seeded only in tests. */
+  random?: RandomSource | undefined;
+}
+
+/** Input of {@link KeyManager.create}. */
+export interface CreateApiKeyInput {
+  accountId: string;
+  actor: KeyManagerActor;
+  /** A descriptive name: trimmed, 1 to 100 printable characters. */
+  name: string;
+  /** An environment tag of the format's set (`prod`, `stag`, `dev`); omitted: untagged. */
+  environment?: string | undefined;
+  /** Default `"all"`. */
+  permissions?: ApiKeyPermissions | undefined;
+  /** A time in the future (Date or ISO string); omitted: never expires. */
+  expiresAt?: Date | string | undefined;
+  /** Your own JSON data, kept with the record. */
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** The result of creating a key: the plaintext, once, and what was stored. */
+export interface CreatedApiKey {
+  /** The plaintext key. Show it once; it cannot be recovered. */
+  readonly key: string;
+  readonly record: ApiKeyRecord;
+}
+
+/** Status of a key in the list. */
+export type ApiKeyStatus = "active" | "revoked" | "expired";
+
+/** A row of the key list (the spec's table: name, created, last used, and more). */
+export interface ApiKeyListItem {
+  readonly id: string;
+  readonly name: string;
+  readonly hint: string;
+  readonly environment: string | null;
+  readonly permissions: ApiKeyPermissions;
+  readonly createdAt: Date;
+  readonly createdBy: string | null;
+  readonly lastUsedAt: Date | null;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly rotatedFromId: string | null;
+  readonly status: ApiKeyStatus;
+}
+
+/** The key manager. */
+export interface KeyManager {
+  /** Create a key: administrator on an account with API access; returns the plaintext once. */
+  create(input: CreateApiKeyInput): Promise<CreatedApiKey>;
+  /** The account's keys, oldest first. */
+  list(input: { accountId: string }): Promise<ApiKeyListItem[]>;
+  /** Revoke now, irreversibly; again is a no-op. A key of another account is 404. */
+  revoke(input: { accountId: string; actor: KeyManagerActor; id: string }): Promise<ApiKeyListItem>;
+}
+
+/** The manager's internals, shared by the lifecycle operations. @internal */
+export interface ManagerContext {
+  readonly store: KeyStore;
+  readonly format: KeyFormat;
+  readonly clock: { now(): number };
+  requireAdmin(actor: unknown): void;
+  requireApiPlan(accountId: string): Promise<void>;
+  requireAccountId(accountId: unknown): string;
+  findOwned(accountId: string, id: unknown): Promise<ApiKeyRecord>;
+  newRecord(fields: NewRecordFields): { key: string; record: ApiKeyRecord };
+  toItem(record: ApiKeyRecord): ApiKeyListItem;
+}
+
+/** @internal */
+export interface NewRecordFields {
+  accountId: string;
+  name: string;
+  environment: string | null;
+  permissions: ApiKeyPermissions;
+  createdBy: string | null;
+  expiresAt: Date | null;
+  rotatedFromId: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+const optionsSchema = z.strictObject({
+  store: storeSchema,
+  accounts: accountsSchema.optional(),
+  apiPlans: apiPlansSchema.optional(),
+  planName: z.string().min(1).max(100).optional(),
+  format: formatSchema.optional(),
+  pepper: pepperSchema.optional(),
+  clock: clockSchema.optional(),
+  random: functionSchema.optional(),
+});
+
+// Printable: no control, format (zero-width), surrogate or line/paragraph separator characters.
+const PRINTABLE = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;
+
+/** 400 VALIDATION_ERROR naming the field. @internal */
+export function validationError(field: string, problem: string): ApiKeyError {
+  return new ApiKeyError("VALIDATION_ERROR", `Invalid ${field}: ${problem}`, { status: 400, field });
+}
+
+/** Build the manager's shared internals. @internal */
+export function createManagerContext(options: KeyManagerOptions): ManagerContext {
+  const o = parseOptions(optionsSchema, options, "createKeyManager");
+  const store = o.store;
+  const format = o.format ?? getDefaultKeyFormat();
+  const clock = o.clock ?? systemClock;
+  const accounts = o.accounts as AccountPlans | undefined;
+  const apiPlans = new Set(o.apiPlans ?? ["pro"]);
+  const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
+  const pepper = normalizePeppers(o.pepper as PepperOption | undefined)[0];
+  const random = o.random as RandomSource | undefined;
+
+  function toItem(r: ApiKeyRecord): ApiKeyListItem {
+    const now = clock.now();
+    const status: ApiKeyStatus =
+      r.revokedAt !== null && r.revokedAt.getTime() <= now
+        ? "revoked"
+        : r.expiresAt !== null && r.expiresAt.getTime() <= now
+          ? "expired"
+          : "active";
+    return {
+      id: r.id,
+      name: r.name,
+      hint: r.hint,
+      environment: r.environment,
+      permissions: r.permissions,
+      createdAt: r.createdAt,
+      createdBy: r.createdBy,
+      lastUsedAt: r.lastUsedAt,
+      expiresAt: r.expiresAt,
+      revokedAt: r.revokedAt,
+      rotatedFromId: r.rotatedFromId,
+      status,
+    };
+  }
+
+  return {
+    store,
+    format,
+    clock,
+    toItem,
+    requireAdmin(actor) {
+      const a = actor as Partial<KeyManagerActor> | null | undefined;
+      if (typeof a !== "object" || a === null || a.admin !== true || typeof a.id !== "string") {
+        throw new ApiKeyError("FORBIDDEN", "Administrator rights required", { status: 403 });
+      }
+    },
+    requireAccountId(accountId) {
+      if (typeof accountId !== "string" || accountId.length === 0 || accountId.length > 200)
+        throw validationError("accountId", "a non-empty string of at most 200 characters is required");
+      return accountId;
+    },
+    async requireApiPlan(accountId) {
+      if (accounts === undefined) return;
+      let plan: unknown;
+      try {
+        plan = await accounts.getPlan(accountId);
+      } catch (cause) {
+        throw new ApiKeyError("STORE_ERROR", "Account plan lookup failed", { status: 503, cause });
+      }
+      if (plan === null || plan === undefined)
+        throw new ApiKeyError("NOT_FOUND", "Account not found", { status: 404 });
+      if (typeof plan !== "string" || !apiPlans.has(plan))
+        throw new ApiKeyError("FORBIDDEN", `API access requires ${planName} plan`, { status: 403 });
+    },
+    async findOwned(accountId, id) {
+      if (typeof id !== "string" || id.length === 0 || id.length > 200)
+        throw validationError("id", "a key id is required");
+      const record = await store.getById(id);
+      // Another account's key is indistinguishable from a missing one.
+      if (record === null || record.accountId !== accountId)
+        throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
+      return record;
+    },
+    newRecord(fields) {
+      const { key, hint } = generateApiKey({ format, environment: fields.environment ?? undefined, random });
+      const record: ApiKeyRecord = {
+        id: `key_${randomSymbols(poolFor(random), 24)}`,
+        accountId: fields.accountId,
+        name: fields.name,
+        hash: hashWith(key, pepper),
+        hint,
+        environment: fields.environment,
+        permissions: fields.permissions,
+        createdAt: new Date(clock.now()),
+        createdBy: fields.createdBy,
+        lastUsedAt: null,
+        revokedAt: null,
+        revokedReason: null,
+        expiresAt: fields.expiresAt,
+        rotatedFromId: fields.rotatedFromId,
+        metadata: fields.metadata,
+      };
+      return { key, record };
+    },
+  };
+}
+
+/** Validate create input past the actor and account checks. @internal */
+export function parseCreateInput(
+  ctx: ManagerContext,
+  input: CreateApiKeyInput,
+): { name: string; environment: string | null; permissions: ApiKeyPermissions; expiresAt: Date | null; metadata: Record<string, unknown> | null } {
+  const rawName: unknown = input.name;
+  if (typeof rawName !== "string") throw validationError("name", "a descriptive name is required");
+  const name = rawName.trim();
+  if (name.length === 0 || [...name].length > 100 || !PRINTABLE.test(name))
+    throw validationError("name", "must be 1 to 100 printable characters");
+  const env: unknown = input.environment;
+  if (env !== undefined && env !== null && (typeof env !== "string" || !ctx.format.environments.includes(env)))
+    throw validationError("environment", `must be one of ${ctx.format.environments.join(", ") || "(none)"}`);
+  const permissions: unknown = input.permissions ?? "all";
+  if (permissions !== "all" && permissions !== "read-only")
+    throw validationError("permissions", 'must be "all" or "read-only"');
+  const rawExpiry: unknown = input.expiresAt;
+  let expiresAt: Date | null = null;
+  if (rawExpiry !== undefined && rawExpiry !== null) {
+    expiresAt = rawExpiry instanceof Date ? new Date(rawExpiry.getTime()) : typeof rawExpiry === "string" ? new Date(rawExpiry) : new Date(NaN);
+    if (Number.isNaN(expiresAt.getTime())) throw validationError("expiresAt", "must be a date");
+    if (expiresAt.getTime() <= ctx.clock.now()) throw validationError("expiresAt", "must be in the future");
+  }
+  const meta: unknown = input.metadata;
+  let metadata: Record<string, unknown> | null = null;
+  if (meta !== undefined && meta !== null) {
+    if (typeof meta !== "object" || Array.isArray(meta)) throw validationError("metadata", "must be a JSON object");
+    try {
+      const json = JSON.stringify(meta);
+      if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");
+      metadata = JSON.parse(json) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof Error && error.name === "ApiKeyError") throw error;
+      throw validationError("metadata", "must be a JSON object");
+    }
+  }
+  return { name, environment: (env as string | undefined | null) ?? null, permissions, expiresAt, metadata };
+}
+
+/**
+ * Create the key manager behind a "Settings > API" page.
+ *
+ * @example
+ * ```ts
+ * import { createKeyManager, MemoryKeyStore } from "@fluenzr/api-keys";
+ * const manager = createKeyManager({ store: new MemoryKeyStore(), accounts: { getPlan: () => "pro" } });
+ * const actor = { id: "usr_1", admin: true };
+ * const { key, record } = await manager.create({ accountId: "acc_1", actor, name: "Production", environment: "prod" });
+ * // show `key` once
+ * await manager.list({ accountId: "acc_1" });   // [{ id, name, hint, createdAt, lastUsedAt, status, ... }]
+ * await manager.revoke({ accountId: "acc_1", actor, id: record.id });
+ * ```
+ */
+export function createKeyManager(options: KeyManagerOptions): KeyManager {
+  const ctx = createManagerContext(options);
+  return {
+    async create(input) {
+      if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
+      const accountId = ctx.requireAccountId(input.accountId);
+      ctx.requireAdmin(input.actor);
+      await ctx.requireApiPlan(accountId);
+      const fields = parseCreateInput(ctx, input);
+      const { key, record } = ctx.newRecord({
+        accountId,
+        ...fields,
+        createdBy: input.actor.id,
+        rotatedFromId: null,
+      });
+      await ctx.store.insert(record);
+      return { key, record };
+    },
+    async list(input) {
+      const accountId = ctx.requireAccountId(input?.accountId);
+      const records = await ctx.store.listByAccount(accountId);
+      return records.map((r) => ctx.toItem(r));
+    },
+    async revoke(input) {
+      if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
+      const accountId = ctx.requireAccountId(input.accountId);
+      ctx.requireAdmin(input.actor);
+      const record = await ctx.findOwned(accountId, input.id);
+      const revoked = await ctx.store.revoke(record.id, { at: new Date(ctx.clock.now()), reason: "revoked" });
+      if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
+      return ctx.toItem(revoked);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The storage contract (DESIGN §6). Every store this package ships passes the same conformance
+ * suite (`runKeyStoreConformance` from `@fluenzr/api-keys/testing`); so must yours.
+ *
+ * @module
+ */
+
+/** What a key may do. `read-only` keys are limited to GET, HEAD and OPTIONS. */
+export type ApiKeyPermissions = "all" | "read-only";
+
+/** A stored key. Never holds the plaintext: only its hash and a display hint. */
+export interface ApiKeyRecord {
+  /** Public identifier, e.g. `key_…`. Safe to log and show. */
+  id: string;
+  /** The account that owns the key. */
+  accountId: string;
+  /** Descriptive name given at creation ("Production", "CI"). */
+  name: string;
+  /** `sha256:<hex>` or `hmac-sha256:<version>:<hex>` of the full key. Unique. */
+  hash: string;
+  /** Display hint: prefix, environment and last 4 characters, e.g. `flz_sk_prod_…Xy4z`. */
+  hint: string;
+  /** Environment tag of the key, or `null`. */
+  environment: string | null;
+  permissions: ApiKeyPermissions;
+  createdAt: Date;
+  /** Id of the administrator who created it, or `null`. */
+  createdBy: string | null;
+  /** Last successful authentication (coalesced: may lag by the write interval), or `null`. */
+  lastUsedAt: Date | null;
+  /** When the key stops (or stopped) working; may be in the future during a rotation's grace. */
+  revokedAt: Date | null;
+  /** Why it was revoked: `"revoked"` by an administrator, `"rotated"` by a rotation; else `null`. */
+  revokedReason: string | null;
+  /** When the key expires, or `null`. */
+  expiresAt: Date | null;
+  /** Id of the key this one replaced in a rotation, or `null`. */
+  rotatedFromId: string | null;
+  /** Free-form JSON data of the caller's. */
+  metadata: Record<string, unknown> | null;
+}
+
+/** One entry of a last-used batch. */
+export interface ApiKeyUsage {
+  readonly id: string;
+  readonly lastUsedAt: Date;
+}
+
+/** A revocation announced by a store, for cache invalidation across servers. */
+export interface ApiKeyRevocation {
+  readonly id: string;
+  readonly hash: string;
+}
+
+/** Options of {@link KeyStore.revoke}. */
+export interface RevokeOptions {
+  /** When the key stops working. Default: now. May be in the future (a rotation's grace). */
+  at?: Date;
+  /** Default `"revoked"`. */
+  reason?: string;
+}
+
+/**
+ * The few async methods the library needs from a database. Records cross this boundary as
+ * copies: mutating a returned record never changes what is stored.
+ *
+ * Rules every store keeps (and the conformance suite checks):
+ * - `insert` refuses a record whose `id` or `hash` is already stored (`ApiKeyError` `DUPLICATE_KEY`).
+ * - `revoke` is irreversible: once set, `revokedAt` only moves earlier, never later or back to `null`.
+ * - `recordUsage` only moves `lastUsedAt` forward.
+ *
+ * @example
+ * ```ts
+ * import type { KeyStore } from "@fluenzr/api-keys";
+ * class MyStore implements KeyStore {
+ *   async insert(record) { ... }
+ *   async getByHash(hash) { ... }
+ *   async getById(id) { ... }
+ *   async listByAccount(accountId) { ... }
+ *   async revoke(id, options) { ... }
+ *   async recordUsage(batch) { ... }
+ * }
+ * ```
+ */
+export interface KeyStore {
+  /** Store a new record. Rejects with `DUPLICATE_KEY` if its id or hash exists. */
+  insert(record: ApiKeyRecord): Promise<void>;
+  /** The record with this hash, or `null`. The request path's one lookup: make it an indexed equality. */
+  getByHash(hash: string): Promise<ApiKeyRecord | null>;
+  /** The record with this id, or `null`. */
+  getById(id: string): Promise<ApiKeyRecord | null>;
+  /** All records of an account, revoked ones included, oldest first. */
+  listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
+  /**
+   * Revoke a key; `null` if there is no such id. If it is already revoked at an earlier time,
+   * that time (and reason) is kept. Resolves with the record as stored afterwards.
+   */
+  revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null>;
+  /** Write last-used times in one batch, never moving one back. Unknown ids are ignored. */
+  recordUsage(batch: readonly ApiKeyUsage[]): Promise<void>;
+  /**
+   * Optional: call `listener` for every revocation, made here or by another server sharing the
+   * store. Returns a function that stops listening. `onStatus(false)` says the channel is down
+   * (announcements may be missed), `onStatus(true)` that it is back.
+   */
+  subscribeRevocations?(
+    listener: (revocation: ApiKeyRevocation) => void,
+    onStatus?: (connected: boolean) => void,
+  ): () => void;
+}
+
+/** A copy of a record (dates and metadata copied too). @internal */
+export function copyRecord(r: ApiKeyRecord): ApiKeyRecord {
+  return {
+    id: r.id,
+    accountId: r.accountId,
+    name: r.name,
+    hash: r.hash,
+    hint: r.hint,
+    environment: r.environment,
+    permissions: r.permissions,
+    createdAt: new Date(r.createdAt.getTime()),
+    createdBy: r.createdBy,
+    lastUsedAt: r.lastUsedAt === null ? null : new Date(r.lastUsedAt.getTime()),
+    revokedAt: r.revokedAt === null ? null : new Date(r.revokedAt.getTime()),
+    revokedReason: r.revokedReason,
+    expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt.getTime()),
+    rotatedFromId: r.rotatedFromId,
+    metadata: r.metadata === null ? null : (JSON.parse(JSON.stringify(r.metadata)) as Record<string, unknown>),
+  };
+}

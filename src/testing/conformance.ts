@@ -1,0 +1,256 @@
+/**
+ * The KeyStore conformance suite: the rules of DESIGN §6 as tests, for any store.
+ *
+ * @module
+ */
+import { describe, it } from "vitest";
+import { isApiKeyError } from "../errors.js";
+import { generateApiKey } from "../format/generate-api-key.js";
+import { hashApiKey } from "../hash/hash-api-key.js";
+import type { ApiKeyRecord, ApiKeyRevocation, KeyStore } from "../store/key-store.js";
+
+/** Options of {@link runKeyStoreConformance}. */
+export interface KeyStoreConformanceOptions {
+  /** Called after each test with the store it used (close connections here). */
+  teardown?: (store: KeyStore) => void | Promise<void>;
+  /** How long to wait for a revocation announcement. Default 3000 ms. */
+  announcementTimeoutMs?: number;
+}
+
+class ConformanceFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConformanceFailure";
+  }
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new ConformanceFailure(message);
+}
+
+function sameTime(a: Date | null, b: Date | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+}
+
+let counter = 0;
+
+/**
+ * A valid record with unique id, hash and account, for store tests. Override any field.
+ *
+ * @example
+ * ```ts
+ * import { makeTestRecord } from "@fluenzr/api-keys/testing";
+ * await store.insert(makeTestRecord({ name: "CI", permissions: "read-only" }));
+ * ```
+ */
+export function makeTestRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const { key, hint, environment } = generateApiKey({ environment: "prod" });
+  const unique = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    id: `key_test_${unique}`,
+    accountId: `acc_test_${unique}`,
+    name: "Conformance",
+    hash: hashApiKey(key),
+    hint,
+    environment,
+    permissions: "all",
+    createdAt: new Date(Math.floor(Date.now() / 1000) * 1000),
+    createdBy: "usr_test",
+    lastUsedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    expiresAt: null,
+    rotatedFromId: null,
+    metadata: { team: "qa", tags: ["a", "b"] },
+    ...overrides,
+  };
+}
+
+function sameRecord(actual: ApiKeyRecord | null, expected: ApiKeyRecord, what: string): void {
+  check(actual !== null, `${what}: expected the record, got null`);
+  for (const field of ["id", "accountId", "name", "hash", "hint", "environment", "permissions", "createdBy", "revokedReason", "rotatedFromId"] as const) {
+    check(actual[field] === expected[field], `${what}: field ${field} is ${String(actual[field])}, expected ${String(expected[field])}`);
+  }
+  for (const field of ["createdAt", "lastUsedAt", "revokedAt", "expiresAt"] as const) {
+    check(sameTime(actual[field], expected[field]), `${what}: field ${field} is ${String(actual[field])}, expected ${String(expected[field])}`);
+  }
+  check(JSON.stringify(actual.metadata) === JSON.stringify(expected.metadata), `${what}: metadata differs`);
+}
+
+async function rejectsDuplicate(promise: Promise<unknown>, what: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    check(isApiKeyError(error) && error.code === "DUPLICATE_KEY", `${what}: expected an ApiKeyError DUPLICATE_KEY, got ${String(error)}`);
+    return;
+  }
+  throw new ConformanceFailure(`${what}: the store accepted it`);
+}
+
+/**
+ * Run the KeyStore conformance suite under vitest (`describe`/`it`). `makeStore` is called for
+ * each test; it may return the same store every time: every test uses its own ids and accounts,
+ * so a shared database is fine.
+ *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts
+ * import { runKeyStoreConformance } from "@fluenzr/api-keys/testing";
+ * import { MyStore } from "../src/my-store.js";
+ * runKeyStoreConformance("MyStore", () => new MyStore(process.env.DATABASE_URL));
+ * ```
+ */
+export function runKeyStoreConformance(
+  name: string,
+  makeStore: () => KeyStore | Promise<KeyStore>,
+  options: KeyStoreConformanceOptions = {},
+): void {
+  const withStore = (fn: (store: KeyStore) => Promise<void>) => async () => {
+    const store = await makeStore();
+    try {
+      await fn(store);
+    } finally {
+      await options.teardown?.(store);
+    }
+  };
+
+  describe(`KeyStore conformance: ${name}`, () => {
+    it("inserts a record and reads it back by hash and by id", withStore(async (store) => {
+      const record = makeTestRecord({ expiresAt: new Date(Date.now() + 86_400_000) });
+      await store.insert(record);
+      sameRecord(await store.getByHash(record.hash), record, "getByHash");
+      sameRecord(await store.getById(record.id), record, "getById");
+    }));
+
+    it("answers null for an unknown hash or id", withStore(async (store) => {
+      const record = makeTestRecord();
+      check((await store.getByHash(record.hash)) === null, "getByHash of an unknown hash is not null");
+      check((await store.getById(record.id)) === null, "getById of an unknown id is not null");
+    }));
+
+    it("refuses a duplicate hash and a duplicate id", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      await rejectsDuplicate(store.insert(makeTestRecord({ hash: record.hash })), "insert with a stored hash");
+      await rejectsDuplicate(store.insert(makeTestRecord({ id: record.id })), "insert with a stored id");
+      sameRecord(await store.getById(record.id), record, "the first record after duplicates");
+    }));
+
+    it("lists the records of one account, oldest first, revoked ones included", withStore(async (store) => {
+      const first = makeTestRecord({ createdAt: new Date(Date.now() - 60_000) });
+      const second = makeTestRecord({ accountId: first.accountId, createdAt: new Date(Date.now() - 30_000) });
+      const other = makeTestRecord();
+      await store.insert(second);
+      await store.insert(first);
+      await store.insert(other);
+      await store.revoke(second.id);
+      const list = await store.listByAccount(first.accountId);
+      check(list.length === 2, `listByAccount gave ${list.length} records, expected 2`);
+      check(list[0]?.id === first.id && list[1]?.id === second.id, "listByAccount is not oldest first");
+      check(list[1]?.revokedAt instanceof Date, "the revoked record is listed without revokedAt");
+      check((await store.listByAccount(`${first.accountId}_none`)).length === 0, "an account without keys lists records");
+    }));
+
+    it("revoke is idempotent and irreversible: a second revoke keeps the first time", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      const firstAt = new Date(Date.now() - 5_000);
+      const first = await store.revoke(record.id, { at: firstAt });
+      check(first !== null && sameTime(first.revokedAt, firstAt), "revoke did not set revokedAt to the time given");
+      check(first.revokedReason === "revoked", "revoke did not record the reason");
+      const second = await store.revoke(record.id, { at: new Date(), reason: "rotated" });
+      check(second !== null && sameTime(second.revokedAt, firstAt), "a second revoke moved revokedAt");
+      check(second.revokedReason === "revoked", "a second revoke changed the reason");
+      await store.recordUsage([{ id: record.id, lastUsedAt: new Date() }]);
+      const after = await store.getByHash(record.hash);
+      check(after !== null && sameTime(after.revokedAt, firstAt), "revokedAt changed after more writes");
+      check((await store.revoke(`${record.id}_missing`)) === null, "revoke of an unknown id is not null");
+    }));
+
+    it("revoke defaults to now, and a scheduled revocation only moves earlier", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      const before = Date.now();
+      const later = new Date(before + 3_600_000);
+      const scheduled = await store.revoke(record.id, { at: later, reason: "rotated" });
+      check(scheduled !== null && sameTime(scheduled.revokedAt, later), "a revocation in the future was not kept");
+      const now = await store.revoke(record.id);
+      check(now?.revokedAt instanceof Date, "revoke now did not set revokedAt");
+      const t = now.revokedAt.getTime();
+      check(t >= before - 1_000 && t <= Date.now() + 1_000, "revoke without a time is not now");
+      check(now.revokedReason === "revoked", "revoke now did not take its reason");
+    }));
+
+    it("last used only moves forward, in batches, ignoring unknown ids", withStore(async (store) => {
+      const a = makeTestRecord();
+      const b = makeTestRecord();
+      await store.insert(a);
+      await store.insert(b);
+      const t1 = new Date(Date.now() - 10_000);
+      const t2 = new Date(Date.now() - 5_000);
+      await store.recordUsage([
+        { id: a.id, lastUsedAt: t2 },
+        { id: b.id, lastUsedAt: t1 },
+        { id: `${a.id}_missing`, lastUsedAt: t2 },
+      ]);
+      await store.recordUsage([{ id: a.id, lastUsedAt: t1 }]);
+      check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t2), "lastUsedAt moved back");
+      check(sameTime((await store.getById(b.id))?.lastUsedAt ?? null, t1), "lastUsedAt of the second record was not written");
+      await store.recordUsage([]);
+    }));
+
+    it("records are copies: mutating one changes nothing stored", withStore(async (store) => {
+      const record = makeTestRecord();
+      const original = { ...record, createdAt: new Date(record.createdAt.getTime()), metadata: { team: "qa", tags: ["a", "b"] } };
+      await store.insert(record);
+      record.name = "mutated after insert";
+      record.createdAt.setTime(0);
+      (record.metadata as { team: string }).team = "mutated";
+      const read = await store.getById(record.id);
+      check(read !== null, "record missing");
+      read.name = "mutated after read";
+      read.createdAt.setTime(0);
+      (read.metadata as { tags: string[] }).tags.push("c");
+      const listed = await store.listByAccount(record.accountId);
+      (listed[0] as ApiKeyRecord).permissions = "read-only";
+      sameRecord(await store.getByHash(original.hash), original, "after mutating copies");
+    }));
+
+    it("keeps null and optional fields as they were", withStore(async (store) => {
+      const record = makeTestRecord({ environment: null, createdBy: null, metadata: null, permissions: "read-only", rotatedFromId: "key_old" });
+      await store.insert(record);
+      sameRecord(await store.getById(record.id), record, "record with nulls");
+    }));
+
+    it("announces revocations to subscribers, if it offers them", withStore(async (store) => {
+      if (typeof store.subscribeRevocations !== "function") return;
+      const record = makeTestRecord();
+      await store.insert(record);
+      const seen: ApiKeyRevocation[] = [];
+      let wake: () => void = () => {};
+      const arrived = new Promise<void>((resolve) => (wake = resolve));
+      const stop = store.subscribeRevocations((r) => {
+        seen.push(r);
+        if (r.id === record.id) wake();
+      });
+      try {
+        // Give a networked store a moment to start listening.
+        await new Promise((r) => setTimeout(r, 100));
+        await store.revoke(record.id);
+        const limit = options.announcementTimeoutMs ?? 3_000;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          arrived,
+          new Promise<void>((_, reject) => {
+            timer = setTimeout(() => reject(new ConformanceFailure(`no announcement within ${limit} ms`)), limit);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        const hit = seen.find((r) => r.id === record.id);
+        check(hit?.hash === record.hash, "the announcement does not carry the key's hash");
+      } finally {
+        stop();
+      }
+    }));
+  });
+}
