@@ -11,6 +11,7 @@ export type ApiKeyErrorCode =
   | "VALIDATION_ERROR"
   | "FORBIDDEN"
   | "NOT_FOUND"
+  | "CONFLICT"
   | "DUPLICATE_KEY"
   | "STORE_ERROR"
   | "TIMEOUT";

@@ -204,12 +204,15 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
   const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000);
   const environment = o.environment ?? null;
-  // A plain MemoryKeyStore can be read without a promise; a subclass that overrides getByHash cannot.
-  const memory =
-    store instanceof MemoryKeyStore && store.getByHash === MemoryKeyStore.prototype.getByHash ? store : null;
+  // A plain MemoryKeyStore is read without a promise. Checked per call: a subclass, or a test that
+  // replaces getByHash (to make it fail, say), goes through getByHash like any other store.
+  const memory = store instanceof MemoryKeyStore ? store : null;
+  const memoryGetByHash = MemoryKeyStore.prototype.getByHash;
 
   const lookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
-    memory !== null ? memory[syncLookup](hash) : deadlines.limit(store.getByHash(hash), storeMs);
+    memory !== null && memory.getByHash === memoryGetByHash
+      ? memory[syncLookup](hash)
+      : deadlines.limit(store.getByHash(hash), storeMs);
 
   function emit(
     request: ApiKeyAuthRequest | undefined,

@@ -1,0 +1,115 @@
+/**
+ * Express middleware (4 and 5): reads every raw Authorization line, asks the core, and either
+ * sets `req.apiKey` and calls `next()`, or answers the envelope itself (DESIGN §5) so no error
+ * handler of the app is needed and no promise is left to Express 4, which would not catch it.
+ *
+ * @module
+ */
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ApiKeyAuth, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuthFailure } from "../../auth/responses.js";
+import {
+  FALLBACK_FAILURE,
+  authorizationLines,
+  failureJson,
+  optionalFunction,
+  optionsObject,
+  pathOf,
+  rejectUnknownOptions,
+  requireAuth,
+  shouldSkip,
+} from "../shared/request-facts.js";
+
+declare global {
+  // Express's own types are declared through this global namespace (declaration merging).
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The verified key, set by `apiKeyAuth` on the routes it protects. */
+      apiKey?: AuthenticatedApiKey | undefined;
+    }
+  }
+}
+
+/** Options of the Express {@link apiKeyAuth}. */
+export interface ExpressApiKeyAuthOptions {
+  /**
+   * Leave a request open when this returns `true` (health checks, public docs). It runs before
+   * anything else; if it throws, the request is authenticated as usual (fails closed).
+   */
+  skip?: ((req: Request) => boolean) | undefined;
+}
+
+function send(res: Response, failure: ApiKeyAuthFailure): void {
+  if (res.headersSent) return;
+  const body = failureJson(failure);
+  res.statusCode = failure.status;
+  for (const name in failure.headers) res.setHeader(name, failure.headers[name] as string);
+  res.setHeader("content-type", "application/json");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(body);
+}
+
+/**
+ * Protect Express routes with API keys. Accepted requests carry `req.apiKey`; refused ones are
+ * answered here with the status, `WWW-Authenticate`/`Retry-After` headers and JSON body of the
+ * result. Works with Express 4 and 5.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import { createApiKeyAuth, MemoryKeyStore } from "@fluenzr/api-keys";
+ * import { apiKeyAuth } from "@fluenzr/api-keys/express";
+ *
+ * const auth = createApiKeyAuth({ store: new MemoryKeyStore() });
+ * const app = express();
+ * app.use("/v1", apiKeyAuth(auth, { skip: (req) => req.path === "/health" }));
+ * app.get("/v1/contacts", (req, res) => res.json({ accountId: req.apiKey?.accountId }));
+ * ```
+ */
+export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions): RequestHandler {
+  const authenticator = requireAuth(auth, "auth");
+  const o = optionsObject(options, "options");
+  rejectUnknownOptions(o, ["skip"]);
+  const skip = optionalFunction<(req: Request) => boolean>(o["skip"], "skip");
+
+  return function apiKeyAuthMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (shouldSkip(skip, req)) {
+      next();
+      return;
+    }
+    let pending: Promise<ApiKeyAuthResult>;
+    try {
+      const ua = req.headers["user-agent"];
+      pending = authenticator.authenticate({
+        authorization: authorizationLines(req.rawHeaders),
+        method: req.method,
+        ip: req.ip ?? req.socket?.remoteAddress,
+        userAgent: typeof ua === "string" ? ua : undefined,
+        path: pathOf(req.originalUrl ?? req.url),
+      });
+    } catch {
+      send(res, FALLBACK_FAILURE);
+      return;
+    }
+    // Both callbacks are guarded and nothing is returned to Express: no rejection can escape.
+    pending.then(
+      (result) => {
+        if (result.ok) {
+          req.apiKey = result.key;
+          next();
+          return;
+        }
+        try {
+          send(res, result);
+        } catch {
+          send(res, FALLBACK_FAILURE);
+        }
+      },
+      () => send(res, FALLBACK_FAILURE),
+    ).catch(() => {
+      // next() is Express's own call; if something beyond it throws synchronously, do not let
+      // it become an unhandled rejection (Express 4 would crash the process on Node ≥ 15).
+    });
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Hono 4 middleware: reads the Authorization line(s), asks the core, and either sets
+ * `c.get("apiKey")` or returns the envelope response (DESIGN §5). Web APIs only, so it runs
+ * wherever Hono runs.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { ApiKeyAuth, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuthFailure } from "../../auth/responses.js";
+import {
+  FALLBACK_FAILURE,
+  authorizationLines,
+  failureJson,
+  optionalFunction,
+  optionsObject,
+  rejectUnknownOptions,
+  requireAuth,
+  shouldSkip,
+} from "../shared/request-facts.js";
+
+/** The Hono environment the middleware provides: `c.get("apiKey")` is the verified key. */
+export interface ApiKeyAuthEnv {
+  Variables: {
+    /** The verified key. Not set on requests `skip` left open. */
+    apiKey: AuthenticatedApiKey;
+  };
+}
+
+/** Options of the Hono {@link apiKeyAuth}. */
+export interface HonoApiKeyAuthOptions {
+  /** Leave a request open when this returns `true`. If it throws, the request is authenticated. */
+  skip?: ((c: Context) => boolean) | undefined;
+  /**
+   * The client address for events. Default: the Node socket's address when running on
+   * `@hono/node-server`, else none. On other runtimes pass e.g. `getConnInfo(c).remote.address`.
+   */
+  getIp?: ((c: Context) => string | undefined) | undefined;
+}
+
+/** What @hono/node-server puts in `c.env`: the Node request, whose raw header lines keep duplicates. */
+interface NodeBindings {
+  incoming?: { rawHeaders?: unknown; socket?: { remoteAddress?: unknown } };
+}
+
+function nodeIncoming(c: Context): NodeBindings["incoming"] {
+  const env = c.env as NodeBindings | undefined;
+  return typeof env === "object" && env !== null && typeof env.incoming === "object" ? env.incoming : undefined;
+}
+
+function respond(failure: ApiKeyAuthFailure): Response {
+  const headers = new Headers(failure.headers);
+  headers.set("content-type", "application/json");
+  return new Response(failureJson(failure), { status: failure.status, headers });
+}
+
+/**
+ * Protect Hono routes with API keys; read the key with `c.get("apiKey")`.
+ *
+ * Repeated Authorization lines: on `@hono/node-server` every raw line is handed to the core (so two
+ * lines are refused); elsewhere the Fetch `Headers` object joins them with `", "`, which the
+ * header grammar refuses as malformed anyway.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createApiKeyAuth, MemoryKeyStore } from "@fluenzr/api-keys";
+ * import { apiKeyAuth, type ApiKeyAuthEnv } from "@fluenzr/api-keys/hono";
+ *
+ * const auth = createApiKeyAuth({ store: new MemoryKeyStore() });
+ * const app = new Hono<ApiKeyAuthEnv>();
+ * app.get("/health", (c) => c.json({ ok: true }));
+ * app.use("/v1/*", apiKeyAuth(auth));
+ * app.get("/v1/contacts", (c) => c.json({ accountId: c.get("apiKey").accountId }));
+ * ```
+ */
+export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): MiddlewareHandler<ApiKeyAuthEnv> {
+  const authenticator = requireAuth(auth, "auth");
+  const o = optionsObject(options, "options");
+  rejectUnknownOptions(o, ["skip", "getIp"]);
+  const skip = optionalFunction<(c: Context) => boolean>(o["skip"], "skip");
+  const getIp = optionalFunction<(c: Context) => string | undefined>(o["getIp"], "getIp");
+
+  return async function apiKeyAuthMiddleware(c, next) {
+    if (shouldSkip(skip, c)) {
+      await next();
+      return;
+    }
+    let result: ApiKeyAuthResult;
+    try {
+      const incoming = nodeIncoming(c);
+      const raw = incoming?.rawHeaders;
+      const headers = c.req.raw.headers;
+      const address = getIp !== undefined ? getIp(c) : incoming?.socket?.remoteAddress;
+      result = await authenticator.authenticate({
+        authorization: Array.isArray(raw) ? authorizationLines(raw as string[]) : (headers.get("authorization") ?? undefined),
+        method: c.req.method,
+        ip: typeof address === "string" ? address : undefined,
+        userAgent: headers.get("user-agent") ?? undefined,
+        path: c.req.path,
+      });
+    } catch {
+      return respond(FALLBACK_FAILURE);
+    }
+    if (!result.ok) return respond(result);
+    c.set("apiKey", result.key);
+    await next();
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * What every adapter hands the core, read the same way whatever the framework (DESIGN §5).
+ * Adapters only translate: these helpers decide nothing about keys.
+ *
+ * @module
+ */
+import { errorBody } from "../../errors.js";
+import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/responses.js";
+import type { ApiKeyAuth } from "../../auth/create-api-key-auth.js";
+import { invalidOption } from "../../errors.js";
+
+/**
+ * Every Authorization line of a Node `rawHeaders` list (name, value, name, value, …).
+ * Node's parsed `headers` keeps only the first Authorization line, so a request with two would
+ * look valid there; the core must see both to refuse it. @internal
+ */
+export function authorizationLines(rawHeaders: readonly string[] | undefined): string | string[] | undefined {
+  if (rawHeaders === undefined) return undefined;
+  let first: string | undefined;
+  let all: string[] | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    // Cheap length test first: most header names are not 13 characters long.
+    if (name.length !== 13 || name.toLowerCase() !== "authorization") continue;
+    const value = rawHeaders[i + 1] as string;
+    if (first === undefined) first = value;
+    else (all ??= [first]).push(value);
+  }
+  return all ?? first;
+}
+
+/** The request path without its query string (a key pasted into the query must not reach events). @internal */
+export function pathOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * The answer when the authenticator itself misbehaves (it never should: it returns results).
+ * Same envelope as a store outage: fail closed with 503. @internal
+ */
+export const FALLBACK_FAILURE: ApiKeyAuthFailure = Object.freeze({
+  ok: false,
+  status: 503,
+  body: Object.freeze(errorBody("SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE)),
+  headers: Object.freeze({ "Retry-After": "1" }),
+  reason: "unavailable",
+}) as ApiKeyAuthFailure;
+
+// Failure results are frozen singletons per authenticator, so each body is serialised once.
+const serialised = new WeakMap<object, string>();
+
+/** The JSON text of a failure's body, cached per (frozen, shared) failure object. @internal */
+export function failureJson(failure: ApiKeyAuthFailure): string {
+  let text = serialised.get(failure);
+  if (text === undefined) {
+    text = JSON.stringify(failure.body);
+    serialised.set(failure, text);
+  }
+  return text;
+}
+
+/** Check the authenticator argument at setup, naming it. @internal */
+export function requireAuth(auth: unknown, option: string): ApiKeyAuth {
+  if (typeof auth !== "object" || auth === null || typeof (auth as ApiKeyAuth).authenticate !== "function") {
+    invalidOption(option, "expected the authenticator from createApiKeyAuth()");
+  }
+  return auth as ApiKeyAuth;
+}
+
+/** Check an optional predicate option at setup, naming it. @internal */
+export function optionalFunction<F>(value: unknown, option: string): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") invalidOption(option, "expected a function");
+  return value as F;
+}
+
+/** Check that the options argument is an object (or absent). @internal */
+export function optionsObject(value: unknown, what: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null) invalidOption(what, "expected an options object");
+  return value as Record<string, unknown>;
+}
+
+/** Run a user's `skip` predicate; if it throws, the route stays protected (fail closed). @internal */
+export function shouldSkip<T>(skip: ((input: T) => boolean) | undefined, input: T): boolean {
+  if (skip === undefined) return false;
+  try {
+    return skip(input) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuse option names the adapter does not know (a typo would otherwise silently do nothing). @internal */
+export function rejectUnknownOptions(options: Record<string, unknown>, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) invalidOption(name, `unknown option (expected ${known.join(", ")})`);
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { createApiKeyAuth, generateApiKey, isApiKeyError, MemoryKeyStore, type ApiKeyAuthEvent } from "../../src/index.js";
+import { makeWorld } from "../support/world.js";
+
+describe("events: one per outcome, never the key (DESIGN §8)", () => {
+  it("a success event carries reason, key id, hint, account, ip, user agent, method, path and time", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET", ip: "203.0.113.9", userAgent: "curl/8", path: "/v1/contacts" });
+    expect(w.events).toEqual([
+      {
+        ok: true,
+        reason: "ok",
+        status: 200,
+        keyId: w.records.prod.id,
+        hint: w.records.prod.hint,
+        accountId: "acc_pro",
+        revokedReason: null,
+        ip: "203.0.113.9",
+        userAgent: "curl/8",
+        method: "GET",
+        path: "/v1/contacts",
+        time: new Date(w.clock.now()),
+      },
+    ]);
+  });
+
+  it("a failure event says why; the client's answer does not", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({ authorization: `Bearer ${w.keys.revoked}`, method: "GET", ip: "198.51.100.1" });
+    await w.auth.authenticate({ authorization: "Bearer\tx", method: "GET" });
+    await w.auth.authenticate({ authorization: `Bearer ${w.keys.unknown}`, method: "GET" });
+    expect(w.events.map((e) => [e.reason, e.status, e.keyId !== null])).toEqual([
+      ["revoked", 401, true],
+      ["malformed", 401, false],
+      ["unknown", 401, false],
+    ]);
+    expect(w.events[0]).toMatchObject({ ok: false, accountId: "acc_pro", revokedReason: "revoked", ip: "198.51.100.1" });
+    expect(w.events[2]?.hint).toBe(`flz_sk_prod_…${w.keys.unknown.slice(-4)}`);
+  });
+
+  it("redaction: after a run of authentications no event, result, error message or thrown error holds a plaintext key", async () => {
+    const w = await makeWorld();
+    const failing = new MemoryKeyStore();
+    failing.getByHash = async () => {
+      throw new Error("store exploded");
+    };
+    const events: ApiKeyAuthEvent[] = [];
+    const broken = createApiKeyAuth({ store: failing, onEvent: (e) => events.push(e) });
+    const presented = [...Object.values(w.keys), generateApiKey().key, `${w.keys.prod}x`, w.keys.prod.toLowerCase()];
+    const outputs: unknown[] = [];
+    for (const key of presented) {
+      for (const authorization of [`Bearer ${key}`, `bearer  ${key}`, `Bearer\t${key}`, key, [`Bearer ${key}`, `Bearer ${key}`]]) {
+        for (const method of ["GET", "POST"]) {
+          outputs.push(await w.auth.authenticate({ authorization, method }));
+          outputs.push(await broken.authenticate({ authorization, method }));
+        }
+      }
+    }
+    const thrown: unknown[] = [];
+    for (const bad of [{ store: failing, timeouts: w.keys.prod as never }, { store: failing, environment: w.keys.prod }]) {
+      try {
+        createApiKeyAuth(bad);
+      } catch (error) {
+        expect(isApiKeyError(error)).toBe(true);
+        thrown.push(error);
+      }
+    }
+    expect(thrown).toHaveLength(2);
+    const text = JSON.stringify([outputs, w.events, events, thrown.map((e) => [String(e), (e as Error).message, (e as Error).stack])]);
+    expect(w.events.length).toBeGreaterThan(100);
+    for (const key of presented) {
+      // The body after the prefix, minus the 4 characters a hint shows.
+      expect(text).not.toContain(key.slice(key.length - 32, key.length - 4));
+    }
+  });
+});

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKeyAuth, MemoryKeyStore, type KeyStore } from "../../src/index.js";
+import { makeWorld } from "../support/world.js";
+
+const UNAVAILABLE = { success: false, error: { code: "SERVICE_UNAVAILABLE", message: "Authentication is temporarily unavailable" } };
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on("unhandledRejection", onUnhandled);
+});
+afterAll(() => {
+  process.off("unhandledRejection", onUnhandled);
+});
+
+function storeWith(getByHash: KeyStore["getByHash"], base?: MemoryKeyStore): KeyStore {
+  const s = base ?? new MemoryKeyStore();
+  return Object.assign(Object.create(Object.getPrototypeOf(s)), s, { getByHash }) as KeyStore;
+}
+
+describe("fail closed (DESIGN §5, §9): a failing store gives 503, never a pass", async () => {
+  const w = await makeWorld();
+  const request = { authorization: `Bearer ${w.keys.prod}`, method: "GET" };
+
+  it("a store that throws synchronously → 503", async () => {
+    const auth = createApiKeyAuth({ store: storeWith(() => { throw new Error("boom"); }) });
+    const r = await auth.authenticate(request);
+    expect(r).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE, headers: { "Retry-After": "1" }, reason: "unavailable" });
+  });
+
+  it("a store that rejects → 503", async () => {
+    const auth = createApiKeyAuth({ store: storeWith(() => Promise.reject(new Error("ECONNREFUSED"))) });
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE });
+  });
+
+  it("a store that never answers → 503 after the timeout (default 2 s)", async () => {
+    const auth = createApiKeyAuth({ store: storeWith(() => new Promise(() => {})) });
+    const started = Date.now();
+    const r = await auth.authenticate(request);
+    const took = Date.now() - started;
+    expect(r).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE });
+    expect(took).toBeGreaterThanOrEqual(1_990);
+    expect(took).toBeLessThan(4_000);
+  });
+
+  it("the timeout is configurable", async () => {
+    const auth = createApiKeyAuth({ store: storeWith(() => new Promise(() => {})), timeouts: { storeMs: 50 } });
+    const started = Date.now();
+    expect(await auth.authenticate(request)).toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("a store that answers after the timeout does not turn the 503 into a pass later", async () => {
+    const stored = await w.store.getByHash((await import("../../src/index.js")).hashApiKey(w.keys.prod));
+    const auth = createApiKeyAuth({ store: storeWith(() => new Promise((resolve) => setTimeout(() => resolve(stored), 200))), timeouts: 30 });
+    expect(await auth.authenticate(request)).toMatchObject({ status: 503 });
+    await new Promise((r) => setTimeout(r, 250));
+  });
+
+  it("a store that returns garbage → 503, not a pass", async () => {
+    for (const garbage of [{ id: 1 }, "record", 42, { revokedAt: "yesterday" }]) {
+      const auth = createApiKeyAuth({ store: storeWith(async () => garbage as never) });
+      const r = await auth.authenticate(request);
+      expect(r.ok).toBe(false);
+    }
+  });
+
+  it("a plan lookup that throws, rejects, hangs or answers a non-string → 503", async () => {
+    const plans = [
+      () => { throw new Error("db down"); },
+      () => Promise.reject(new Error("db down")),
+      () => new Promise<string>(() => {}),
+      () => 42 as unknown as string,
+    ];
+    for (const getPlan of plans) {
+      const auth = createApiKeyAuth({ store: w.store, accounts: { getPlan }, timeouts: 50 });
+      expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE });
+    }
+  });
+
+  it("an onEvent that throws changes nothing", async () => {
+    const auth = createApiKeyAuth({ store: w.store, onEvent: () => { throw new Error("logger down"); } });
+    expect((await auth.authenticate(request)).ok).toBe(true);
+    expect((await auth.authenticate({ ...request, authorization: "Bearer nope" })).ok).toBe(false);
+  });
+
+  it("a replaced getByHash on a MemoryKeyStore is honoured (no shortcut around a failing store)", async () => {
+    const store = new MemoryKeyStore();
+    const auth = createApiKeyAuth({ store });
+    store.getByHash = () => Promise.reject(new Error("injected"));
+    expect(await auth.authenticate(request)).toMatchObject({ status: 503 });
+  });
+
+  it("garbage request objects never throw", async () => {
+    const auth = createApiKeyAuth({ store: w.store });
+    for (const input of [undefined, null, 42, "Bearer x", {}, { authorization: {} }, { authorization: [1, 2] }]) {
+      const r = await auth.authenticate(input as never);
+      expect(r.ok).toBe(false);
+    }
+  });
+
+  it("leaves no unhandled rejection behind", async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    expect(unhandled).toEqual([]);
+  });
+});

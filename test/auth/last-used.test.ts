@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApiKeyAuth, hashApiKey, MemoryKeyStore, type ApiKeyUsage } from "../../src/index.js";
+import { makeWorld } from "../support/world.js";
+
+class CountingStore extends MemoryKeyStore {
+  batches: ApiKeyUsage[][] = [];
+  override async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    this.batches.push([...batch]);
+    await super.recordUsage(batch);
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("last used is coalesced off the request path (DESIGN §8)", () => {
+  it("many requests on one key make at most one store write per interval, flushed by close()", async () => {
+    const w = await makeWorld();
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const auth = createApiKeyAuth({ store, accounts: w.accounts, clock: w.clock, lastUsedIntervalMs: 60_000 });
+    for (let i = 0; i < 1_000; i++) {
+      const r = await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+      expect(r.ok).toBe(true);
+    }
+    expect(store.batches).toHaveLength(0); // no request waited for a write
+    await auth.close();
+    expect(store.batches).toHaveLength(1);
+    expect(store.batches[0]).toEqual([{ id: w.records.prod.id, lastUsedAt: new Date(w.clock.now()) }]);
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(w.clock.now());
+  });
+
+  it("the timer writes one batch per interval and never more often", async () => {
+    vi.useFakeTimers();
+    const store = new CountingStore();
+    const w = await makeWorld();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const auth = createApiKeyAuth({ store, accounts: w.accounts, lastUsedIntervalMs: 60_000 });
+    const hit = () => auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    await hit();
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(store.batches.length).toBeLessThanOrEqual(1);
+    const afterFirst = store.batches.length;
+    for (let s = 0; s < 120; s++) {
+      await hit();
+      await hit();
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    // 121 s of traffic: at most one write per 60 s window, plus the first.
+    expect(store.batches.length - afterFirst).toBeLessThanOrEqual(2);
+    expect(store.batches.length).toBeGreaterThanOrEqual(2);
+    for (const batch of store.batches) expect(batch.filter((u) => u.id === w.records.prod.id)).toHaveLength(1);
+    await auth.close();
+  });
+
+  it("leaves no timer keeping the process alive (timers are unref'd)", async () => {
+    const store = new MemoryKeyStore();
+    const w = await makeWorld();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    const auth = createApiKeyAuth({ store });
+    await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    const timers = spy.mock.results.map((r) => r.value as { hasRef?: () => boolean });
+    spy.mockRestore();
+    expect(timers.length).toBeGreaterThan(0);
+    for (const t of timers) expect(t.hasRef?.()).toBe(false);
+    await auth.close();
+  });
+
+  it("a failing usage write is kept for the next flush and never fails a request", async () => {
+    const w = await makeWorld();
+    let fail = true;
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const original = store.recordUsage.bind(store);
+    store.recordUsage = async (batch) => {
+      if (fail) throw new Error("db down");
+      return original(batch);
+    };
+    const auth = createApiKeyAuth({ store, clock: w.clock });
+    expect((await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" })).ok).toBe(true);
+    await auth.close();
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt).toBeNull();
+    fail = false;
+    await auth.close();
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(w.clock.now());
+  });
+
+  it("refused requests record no usage", async () => {
+    const w = await makeWorld();
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const auth = createApiKeyAuth({ store });
+    await auth.authenticate({ authorization: `Bearer ${w.keys.revoked}`, method: "GET" });
+    await auth.authenticate({ authorization: `Bearer ${w.keys.dev}`, method: "POST" });
+    await auth.close();
+    expect(store.batches).toHaveLength(0);
+    expect(hashApiKey(w.keys.prod)).toBe(w.records.prod.hash);
+  });
+});

@@ -1,0 +1,105 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  nativeHmacSha256Hex,
+  nativeSha256Hex,
+  portableHmacSha256Hex,
+  portableSha256Hex,
+  constantTimeEqual,
+} from "../../src/hash/digest.js";
+import { generateApiKey, hashApiKey, isApiKeyError } from "../../src/index.js";
+
+describe("hashApiKey (DESIGN §4)", () => {
+  it("is SHA-256 of the full key, naming its scheme", () => {
+    // FIPS 180-2 test vector.
+    expect(hashApiKey("abc")).toBe("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const { key } = generateApiKey();
+    expect(hashApiKey(key)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(hashApiKey(key)).not.toContain(key);
+  });
+
+  it("is HMAC-SHA-256 with a pepper, naming the scheme and the pepper version", () => {
+    // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+    const expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    expect(hashApiKey("what do ya want for nothing?", { pepper: "Jefe" })).toBe(`hmac-sha256:1:${expected}`);
+    expect(hashApiKey("what do ya want for nothing?", { pepper: new TextEncoder().encode("Jefe") })).toBe(`hmac-sha256:1:${expected}`);
+    expect(hashApiKey("what do ya want for nothing?", { pepper: { version: "2025-01", secret: "Jefe" } })).toBe(
+      `hmac-sha256:2025-01:${expected}`,
+    );
+  });
+
+  it("with a list of peppers hashes with the first (current) one", () => {
+    const key = generateApiKey().key;
+    const current = { version: "2", secret: "new-pepper" };
+    const old = { version: "1", secret: "old-pepper" };
+    expect(hashApiKey(key, { pepper: [current, old] })).toBe(hashApiKey(key, { pepper: current }));
+  });
+
+  it("is synchronous and deterministic", () => {
+    const key = generateApiKey().key;
+    const h = hashApiKey(key, { pepper: "p" });
+    expect(typeof h).toBe("string");
+    expect(hashApiKey(key, { pepper: "p" })).toBe(h);
+    expect(hashApiKey(key, { pepper: "q" })).not.toBe(h);
+  });
+
+  it.each([
+    [{ pepper: "" }, "pepper"],
+    [{ pepper: [] }, "pepper"],
+    [{ pepper: { version: "has space", secret: "x" } }, "pepper"],
+    [{ pepper: [{ version: "1", secret: "a" }, { version: "1", secret: "b" }] }, "pepper"],
+  ])("refuses a bad pepper %j naming the option", (options, name) => {
+    expect(() => hashApiKey("flz_sk_x", options as never)).toThrowError(new RegExp(`"${name}"`));
+  });
+
+  it("refuses non-strings and inputs over 256 characters", () => {
+    for (const bad of [42, null, "x".repeat(257)]) {
+      try {
+        hashApiKey(bad as string);
+        expect.unreachable();
+      } catch (error) {
+        expect(isApiKeyError(error) && error.code).toBe("INVALID_INPUT");
+      }
+    }
+  });
+});
+
+describe("native and portable digests give identical results", () => {
+  it("Node's crypto is available here (so the comparison is real)", () => {
+    expect(nativeSha256Hex("")).not.toBeNull();
+  });
+
+  it("SHA-256 vectors", () => {
+    const vectors: Array<[string, string]> = [
+      ["", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+      ["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+      [
+        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+      ],
+    ];
+    for (const [input, digest] of vectors) {
+      expect(portableSha256Hex(input)).toBe(digest);
+      expect(nativeSha256Hex(input)).toBe(digest);
+    }
+  });
+
+  it("property: SHA-256 and HMAC agree on keys, ASCII and Unicode strings, string and byte peppers", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 100 }), fc.constant(generateApiKey().key)),
+        fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.uint8Array({ minLength: 1, maxLength: 100 })),
+        (text, secret) =>
+          portableSha256Hex(text) === nativeSha256Hex(text) &&
+          portableHmacSha256Hex(secret, text) === nativeHmacSha256Hex(secret, text),
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("constant-time comparison compares whole strings", () => {
+    expect(constantTimeEqual("sha256:ab", "sha256:ab")).toBe(true);
+    expect(constantTimeEqual("sha256:ab", "sha256:ac")).toBe(false);
+    expect(constantTimeEqual("sha256:ab", "sha256:abc")).toBe(false);
+  });
+});

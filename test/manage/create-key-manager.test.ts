@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import {
+  createApiKeyAuth,
+  createKeyManager,
+  hashApiKey,
+  isApiKeyError,
+  MemoryKeyStore,
+  parseApiKey,
+  type ApiKeyError,
+} from "../../src/index.js";
+import { createFakeClock, createSeededRandom } from "../../src/testing/index.js";
+
+const accounts = { getPlan: (id: string) => ({ acc_1: "pro", acc_2: "pro", acc_starter: "starter", acc_free: "free" })[id] ?? null };
+const admin = { id: "usr_admin", admin: true };
+const member = { id: "usr_member", admin: false };
+
+function setup() {
+  const store = new MemoryKeyStore();
+  const clock = createFakeClock(Date.UTC(2025, 0, 1));
+  const manager = createKeyManager({ store, accounts, clock });
+  return { store, clock, manager };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ApiKeyError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(isApiKeyError(error)).toBe(true);
+    return error as ApiKeyError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("createKeyManager().create (spec: Get an API key)", () => {
+  it("returns the plaintext key once with the stored record, which holds only its hash", async () => {
+    const { store, manager, clock } = setup();
+    const { key, record } = await manager.create({ accountId: "acc_1", actor: admin, name: "  Production  ", environment: "prod" });
+    expect(parseApiKey(key)).toMatchObject({ ok: true, environment: "prod" });
+    expect(record).toMatchObject({
+      accountId: "acc_1",
+      name: "Production",
+      hash: hashApiKey(key),
+      hint: `flz_sk_prod_…${key.slice(-4)}`,
+      environment: "prod",
+      permissions: "all",
+      createdBy: "usr_admin",
+      lastUsedAt: null,
+      revokedAt: null,
+      expiresAt: null,
+    });
+    expect(record.createdAt.getTime()).toBe(clock.now());
+    expect(record.id).toMatch(/^key_[A-Za-z0-9]{24}$/);
+    const stored = await store.getById(record.id);
+    expect(JSON.stringify(stored)).not.toContain(key.slice(12));
+    expect(JSON.stringify(await manager.list({ accountId: "acc_1" }))).not.toContain(key.slice(12));
+  });
+
+  it("the new key authenticates at once", async () => {
+    const { store, manager } = setup();
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "CI" });
+    const auth = createApiKeyAuth({ store, accounts });
+    expect(await auth.authenticate({ authorization: `Bearer ${key}`, method: "POST" })).toMatchObject({ ok: true, key: { accountId: "acc_1" } });
+  });
+
+  it("needs an administrator: else 403 FORBIDDEN \"Administrator rights required\"", async () => {
+    const { manager } = setup();
+    for (const actor of [member, undefined, null, { id: "x" }, { id: "x", admin: "yes" }]) {
+      const e = await rejection(manager.create({ accountId: "acc_1", actor: actor as never, name: "CI" }));
+      expect([e.status, e.code, e.body]).toEqual([403, "FORBIDDEN", { success: false, error: { code: "FORBIDDEN", message: "Administrator rights required" } }]);
+    }
+  });
+
+  it("needs a plan with API access: else 403 FORBIDDEN \"API access requires Pro plan\"", async () => {
+    const { manager } = setup();
+    for (const accountId of ["acc_starter", "acc_free"]) {
+      const e = await rejection(manager.create({ accountId, actor: admin, name: "CI" }));
+      expect([e.status, e.code, e.message]).toEqual([403, "FORBIDDEN", "API access requires Pro plan"]);
+    }
+    const unknown = await rejection(manager.create({ accountId: "acc_nobody", actor: admin, name: "CI" }));
+    expect([unknown.status, unknown.code]).toEqual([404, "NOT_FOUND"]);
+  });
+
+  it.each([
+    ["name", { name: "" }],
+    ["name", { name: "   " }],
+    ["name", { name: "x".repeat(101) }],
+    ["name", { name: "bad\u0000name" }],
+    ["name", { name: "line\nbreak" }],
+    ["name", { name: "zero\u200bwidth" }],
+    ["name", { name: 42 }],
+    ["environment", { environment: "qa" }],
+    ["permissions", { permissions: "admin" }],
+    ["expiresAt", { expiresAt: new Date(Date.UTC(2024, 0, 1)) }],
+    ["expiresAt", { expiresAt: "not a date" }],
+    ["metadata", { metadata: [1, 2] }],
+  ])("a bad %s is 400 VALIDATION_ERROR naming the field (%j)", async (field, patch) => {
+    const { manager, store } = setup();
+    const e = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "CI", ...(patch as object) }));
+    expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", field]);
+    expect(e.message).toContain(field);
+    expect(e.body.error.code).toBe("VALIDATION_ERROR");
+    expect(store.size).toBe(0);
+  });
+
+  it("accepts 100 printable characters, Unicode names, read-only keys and a future expiry", async () => {
+    const { manager, clock } = setup();
+    const a = await manager.create({ accountId: "acc_1", actor: admin, name: "x".repeat(100) });
+    expect(a.record.name).toHaveLength(100);
+    const b = await manager.create({ accountId: "acc_1", actor: admin, name: "Équipe données – 東京", permissions: "read-only", environment: "dev" });
+    expect(b.record).toMatchObject({ permissions: "read-only", environment: "dev" });
+    const expiry = new Date(clock.now() + 86_400_000);
+    const c = await manager.create({ accountId: "acc_1", actor: admin, name: "Temp", expiresAt: expiry });
+    expect(c.record.expiresAt?.getTime()).toBe(expiry.getTime());
+  });
+
+  it("does not keep a reference to the caller's input", async () => {
+    const { manager } = setup();
+    const input = { accountId: "acc_1", actor: admin, name: "CI", metadata: { team: "a" } };
+    const { record } = await manager.create(input);
+    input.metadata.team = "b";
+    expect((await manager.list({ accountId: "acc_1" }))[0]?.id).toBe(record.id);
+    expect(record.metadata).toEqual({ team: "a" });
+  });
+
+  it("generates keys from the injected random source (deterministic in tests)", async () => {
+    const a = createKeyManager({ store: new MemoryKeyStore(), accounts, random: createSeededRandom(1) });
+    const b = createKeyManager({ store: new MemoryKeyStore(), accounts, random: createSeededRandom(1) });
+    const ka = await a.create({ accountId: "acc_1", actor: admin, name: "x" });
+    const kb = await b.create({ accountId: "acc_1", actor: admin, name: "x" });
+    expect(ka.key).toBe(kb.key);
+    expect(ka.record.id).toBe(kb.record.id);
+  });
+});
+
+describe("createKeyManager().list (spec: View existing keys)", () => {
+  it("gives name, created, last used, id, hint, environment, permissions and status, oldest first", async () => {
+    const { manager, clock, store } = setup();
+    const first = await manager.create({ accountId: "acc_1", actor: admin, name: "Production", environment: "prod" });
+    clock.advance(1_000);
+    const second = await manager.create({ accountId: "acc_1", actor: admin, name: "Dev/Test", environment: "dev", permissions: "read-only", expiresAt: new Date(clock.now() + 5_000) });
+    clock.advance(1_000);
+    const third = await manager.create({ accountId: "acc_1", actor: admin, name: "Old" });
+    await manager.create({ accountId: "acc_2", actor: admin, name: "Other account" });
+    await store.recordUsage([{ id: first.record.id, lastUsedAt: new Date(clock.now()) }]);
+    await manager.revoke({ accountId: "acc_1", actor: admin, id: third.record.id });
+    clock.advance(10_000);
+    const rows = await manager.list({ accountId: "acc_1" });
+    expect(rows.map((r) => [r.name, r.status])).toEqual([
+      ["Production", "active"],
+      ["Dev/Test", "expired"],
+      ["Old", "revoked"],
+    ]);
+    expect(rows[0]).toEqual({
+      id: first.record.id,
+      name: "Production",
+      hint: first.record.hint,
+      environment: "prod",
+      permissions: "all",
+      createdAt: first.record.createdAt,
+      createdBy: "usr_admin",
+      lastUsedAt: new Date(clock.now() - 10_000),
+      expiresAt: null,
+      revokedAt: null,
+      rotatedFromId: null,
+      status: "active",
+    });
+    expect(rows[1]?.id).toBe(second.record.id);
+    expect(Object.keys(rows[0] ?? {})).not.toContain("hash");
+  });
+
+  it("an account without keys lists nothing; a bad account id is 400", async () => {
+    const { manager } = setup();
+    expect(await manager.list({ accountId: "acc_1" })).toEqual([]);
+    const e = await rejection(manager.list({ accountId: "" }));
+    expect([e.status, e.field]).toEqual([400, "accountId"]);
+  });
+});
+
+describe("createKeyManager().revoke (spec: Revoke a key — immediate and irreversible)", () => {
+  it("is immediate for every authenticator in the process", async () => {
+    const { manager, store } = setup();
+    const { key, record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const auths = [createApiKeyAuth({ store }), createApiKeyAuth({ store, accounts })];
+    for (const auth of auths) expect((await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
+    const row = await manager.revoke({ accountId: "acc_1", actor: admin, id: record.id });
+    expect(row.status).toBe("revoked");
+    for (const auth of auths) {
+      expect(await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" })).toMatchObject({ ok: false, status: 401, reason: "revoked" });
+    }
+  });
+
+  it("is idempotent and irreversible: a second revoke keeps the first time", async () => {
+    const { manager, clock } = setup();
+    const { record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const first = await manager.revoke({ accountId: "acc_1", actor: admin, id: record.id });
+    clock.advance(60_000);
+    const second = await manager.revoke({ accountId: "acc_1", actor: admin, id: record.id });
+    expect(second.revokedAt?.getTime()).toBe(first.revokedAt?.getTime());
+    expect(second.status).toBe("revoked");
+  });
+
+  it("is administrator-only", async () => {
+    const { manager, store } = setup();
+    const { record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const e = await rejection(manager.revoke({ accountId: "acc_1", actor: member, id: record.id }));
+    expect([e.status, e.code, e.message]).toEqual([403, "FORBIDDEN", "Administrator rights required"]);
+    expect((await store.getById(record.id))?.revokedAt).toBeNull();
+  });
+
+  it("a key of another account is 404 NOT_FOUND, and stays active", async () => {
+    const { manager, store } = setup();
+    const { record } = await manager.create({ accountId: "acc_2", actor: admin, name: "Theirs" });
+    const e = await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: record.id }));
+    expect([e.status, e.code, e.body]).toEqual([404, "NOT_FOUND", { success: false, error: { code: "NOT_FOUND", message: "API key not found" } }]);
+    expect((await store.getById(record.id))?.revokedAt).toBeNull();
+    const missing = await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: "key_nope" }));
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe("createKeyManager options", () => {
+  it.each([
+    [{}, "store"],
+    [{ store: new MemoryKeyStore(), apiPlans: [] }, "apiPlans"],
+    [{ store: new MemoryKeyStore(), random: 4 }, "random"],
+    [{ store: new MemoryKeyStore(), pepper: [] }, "pepper"],
+  ])("%j throws INVALID_OPTIONS naming %s", (options, name) => {
+    expect(() => createKeyManager(options as never)).toThrowError(new RegExp(`"${name}"`));
+  });
+
+  it("hashes new keys with the current pepper, as the authenticator expects", async () => {
+    const store = new MemoryKeyStore();
+    const pepper = [{ version: "2", secret: "current" }, { version: "1", secret: "old" }];
+    const manager = createKeyManager({ store, pepper });
+    const { key, record } = await manager.create({ accountId: "acc_1", actor: admin, name: "CI" });
+    expect(record.hash).toBe(hashApiKey(key, { pepper: pepper[0] }));
+    expect((await createApiKeyAuth({ store, pepper }).authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
+  });
+});
