@@ -11,25 +11,21 @@ export const MAX_AUTHORIZATION_LENGTH = 1024;
 /** Why no token could be read from the header. @internal */
 export type HeaderFailure = "missing" | "scheme" | "malformed";
 
-/** RFC 9110 tchar: what a scheme name may contain. */
-function isTchar(c: number): boolean {
-  return (
-    (c >= 48 && c <= 57) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 97 && c <= 122) ||
-    c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 ||
-    c === 94 || c === 95 || c === 96 || c === 124 || c === 126
-  );
+// Character classes as 128-entry tables: one load per character on the request path.
+const TCHAR = new Uint8Array(128); // RFC 9110 tchar: what a scheme name may contain
+const B64TOKEN = new Uint8Array(128); // RFC 6750 b64token: ALPHA DIGIT - . _ ~ + / and trailing "="
+let tablesReady = false;
+function tables(): void {
+  for (let c = 48; c <= 57; c++) TCHAR[c] = B64TOKEN[c] = 1;
+  for (let c = 65; c <= 90; c++) TCHAR[c] = B64TOKEN[c] = 1;
+  for (let c = 97; c <= 122; c++) TCHAR[c] = B64TOKEN[c] = 1;
+  for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+  for (const ch of "-._~+/=") B64TOKEN[ch.charCodeAt(0)] = 1;
+  tablesReady = true;
 }
 
-/** RFC 6750 b64token characters: ALPHA DIGIT - . _ ~ + / and trailing `=`. */
-function isB64tokenChar(c: number): boolean {
-  return (
-    (c >= 48 && c <= 57) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 97 && c <= 122) ||
-    c === 45 || c === 46 || c === 95 || c === 126 || c === 43 || c === 47 || c === 61
-  );
+function isTchar(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
 }
 
 const BEARER = "bearer";
@@ -49,6 +45,7 @@ export function readBearerToken(raw: unknown): string | HeaderFailure {
   if (typeof value !== "string") return "malformed";
   const length = value.length;
   if (length === 0) return "missing";
+  if (!tablesReady) tables();
   if (length > MAX_AUTHORIZATION_LENGTH) return "malformed";
   for (let i = 0; i < 6; i++) {
     // `| 0x20` lower-cases ASCII letters only; every char of "bearer" is a letter.
@@ -62,6 +59,9 @@ export function readBearerToken(raw: unknown): string | HeaderFailure {
   let start = 7;
   while (start < length && value.charCodeAt(start) === 32) start++;
   if (start === length) return "malformed";
-  for (let i = start; i < length; i++) if (!isB64tokenChar(value.charCodeAt(i))) return "malformed";
+  for (let i = start; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || B64TOKEN[c] !== 1) return "malformed";
+  }
   return start === 7 ? value.slice(7) : value.slice(start);
 }

@@ -2,9 +2,11 @@
  * @module
  */
 import { invalidOption } from "../errors.js";
-import { poolFor, randomSymbolCode, type RandomSource } from "../lib/random.js";
+import { poolFor, type RandomSource } from "../lib/random.js";
 import { base62Checksum, CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
+
+let scratch: Uint8Array | undefined;
 
 /** Options of {@link generateApiKey}. */
 export interface GenerateApiKeyOptions {
@@ -47,13 +49,11 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
   const pool = poolFor(options.random);
   const head = environment === null ? format.head : `${format.head}${environment}_`;
   const randomLength = format.checksum ? BODY_LENGTH - CHECKSUM_LENGTH : BODY_LENGTH;
+  const codes = scratch ?? (scratch = new Uint8Array(BODY_LENGTH));
+  pool.symbols(codes, randomLength);
   let crc = state;
-  let body = "";
-  for (let i = 0; i < randomLength; i++) {
-    const code = randomSymbolCode(pool);
-    crc = crc32UpdateCode(crc, code);
-    body += String.fromCharCode(code);
-  }
+  for (let i = 0; i < randomLength; i++) crc = crc32UpdateCode(crc, codes[i] as number);
+  const body = String.fromCharCode.apply(null, codes.subarray(0, randomLength) as unknown as number[]);
   const key = format.checksum ? head + body + base62Checksum(crc32Final(crc)) : head + body;
   return { key, hint: hintOf(format, environment, key), environment };
 }

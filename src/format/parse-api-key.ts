@@ -44,6 +44,51 @@ function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
+/** {@link checkApiKey}'s answer for a key without an environment tag. @internal */
+export const UNTAGGED = -1;
+const FAILURE_CODES: readonly ParseApiKeyFailure[] = ["not_a_string", "empty", "too_long", "prefix", "environment", "length", "charset", "checksum"];
+
+/** The reason for a negative {@link checkApiKey} answer below {@link UNTAGGED}. @internal */
+export function failureOf(code: number): ParseApiKeyFailure {
+  return FAILURE_CODES[-code - 2] as ParseApiKeyFailure;
+}
+
+const fails = (reason: ParseApiKeyFailure): number => -2 - FAILURE_CODES.indexOf(reason);
+const NOT_A_STRING = fails("not_a_string");
+const EMPTY = fails("empty");
+const TOO_LONG = fails("too_long");
+const PREFIX = fails("prefix");
+const ENVIRONMENT = fails("environment");
+const LENGTH = fails("length");
+const CHARSET = fails("charset");
+const CHECKSUM = fails("checksum");
+
+/**
+ * The parser without allocations, for the request path: the index of the key's environment in
+ * `format.environments`, {@link UNTAGGED}, or a failure code below that (see {@link failureOf}).
+ * @internal
+ */
+export function checkApiKey(input: unknown, format: KeyFormat): number {
+  if (typeof input !== "string") return NOT_A_STRING;
+  const length = input.length;
+  if (length > MAX_KEY_LENGTH) return TOO_LONG;
+  if (length === 0) return EMPTY;
+  const head = format.head;
+  if (!input.startsWith(head)) return PREFIX;
+  let environment = UNTAGGED;
+  let bodyStart = head.length;
+  const sep = input.indexOf("_", bodyStart);
+  if (sep !== -1) {
+    environment = format.environments.indexOf(input.slice(bodyStart, sep));
+    if (environment === -1) return ENVIRONMENT;
+    bodyStart = sep + 1;
+  }
+  if (length - bodyStart !== BODY_LENGTH) return LENGTH;
+  for (let i = bodyStart; i < length; i++) if (!isAlnum(input.charCodeAt(i))) return CHARSET;
+  if (format.checksum && !checksumMatches(input)) return CHECKSUM;
+  return environment;
+}
+
 /**
  * Check that a string is a key of the format: exact prefix (case-sensitive), a known environment
  * tag or none, a 32-character ASCII alphanumeric body and a matching checksum. Inputs over 256
@@ -57,23 +102,9 @@ function isAlnum(c: number): boolean {
  * ```
  */
 export function parseApiKey(input: string, options: ParseApiKeyOptions = {}): ParseApiKeyResult {
-  if (typeof input !== "string") return fail("not_a_string");
-  if (input.length > MAX_KEY_LENGTH) return fail("too_long");
-  if (input.length === 0) return fail("empty");
   const format = options.format ?? getDefaultKeyFormat();
-  const head = format.head;
-  if (!input.startsWith(head)) return fail("prefix");
-  let environment: string | null = null;
-  let bodyStart = head.length;
-  const sep = input.indexOf("_", bodyStart);
-  if (sep !== -1) {
-    const tag = input.slice(bodyStart, sep);
-    if (!format.environments.includes(tag)) return fail("environment");
-    environment = tag;
-    bodyStart = sep + 1;
-  }
-  if (input.length - bodyStart !== BODY_LENGTH) return fail("length");
-  for (let i = bodyStart; i < input.length; i++) if (!isAlnum(input.charCodeAt(i))) return fail("charset");
-  if (format.checksum && !checksumMatches(input)) return fail("checksum");
+  const code = checkApiKey(input, format);
+  if (code < UNTAGGED) return fail(failureOf(code));
+  const environment = code === UNTAGGED ? null : (format.environments[code] as string);
   return { ok: true, environment, hint: hintOf(format, environment, input) };
 }

@@ -21,6 +21,26 @@ export class RandomPool {
     this.fill = fill;
   }
 
+  /**
+   * Fill `out[0..count)` with char codes of uniformly drawn {@link ALPHABET} symbols. Bytes of
+   * 248 and above are drawn again (248 = 4 × 62), so no symbol is favoured: no modulo bias.
+   */
+  symbols(out: Uint8Array, count: number): void {
+    const table = symbolTable();
+    let buffer = this.buffer;
+    let offset = this.offset;
+    for (let i = 0; i < count; ) {
+      if (offset >= BLOCK || buffer === undefined) {
+        buffer ??= this.buffer = new Uint8Array(BLOCK);
+        this.fill(buffer);
+        offset = 0;
+      }
+      const code = table[buffer[offset++] as number] as number;
+      if (code !== 0) out[i++] = code;
+    }
+    this.offset = offset;
+  }
+
   /** One random byte. */
   byte(): number {
     if (this.offset >= BLOCK) {
@@ -55,6 +75,15 @@ export function poolFor(source: RandomSource | undefined): RandomPool {
 
 /** The 62 symbols of key bodies, in base62 digit order. @internal */
 export const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+let SYMBOLS: Uint8Array | undefined;
+/** Byte → symbol char code, 0 for the bytes that must be drawn again. */
+function symbolTable(): Uint8Array {
+  if (SYMBOLS) return SYMBOLS;
+  const t = new Uint8Array(256);
+  for (let b = 0; b < 248; b++) t[b] = ALPHABET.charCodeAt(b % 62);
+  return (SYMBOLS = t);
+}
 
 /**
  * One uniformly drawn symbol of {@link ALPHABET}, as a char code. Bytes of 248 and above are

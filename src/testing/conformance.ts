@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { describe, it } from "vitest";
 import { isApiKeyError } from "../errors.js";
 import { generateApiKey } from "../format/generate-api-key.js";
 import { hashApiKey } from "../hash/hash-api-key.js";
 import type { ApiKeyRecord, ApiKeyRevocation, KeyStore } from "../store/key-store.js";
+import { testRunner, type TestRunner } from "./test-runner.js";
 
 /** Options of {@link runKeyStoreConformance}. */
 export interface KeyStoreConformanceOptions {
@@ -15,6 +15,8 @@ export interface KeyStoreConformanceOptions {
   teardown?: (store: KeyStore) => void | Promise<void>;
   /** How long to wait for a revocation announcement. Default 3000 ms. */
   announcementTimeoutMs?: number;
+  /** `describe` and `it` of your test runner. Default: vitest's (or test globals under CommonJS). */
+  runner?: Partial<TestRunner>;
 }
 
 class ConformanceFailure extends Error {
@@ -75,7 +77,16 @@ function sameRecord(actual: ApiKeyRecord | null, expected: ApiKeyRecord, what: s
   for (const field of ["createdAt", "lastUsedAt", "revokedAt", "expiresAt"] as const) {
     check(sameTime(actual[field], expected[field]), `${what}: field ${field} is ${String(actual[field])}, expected ${String(expected[field])}`);
   }
-  check(JSON.stringify(actual.metadata) === JSON.stringify(expected.metadata), `${what}: metadata differs`);
+  // Compared as JSON values: key order is not data (PostgreSQL's jsonb, for one, reorders keys).
+  check(canonicalJson(actual.metadata) === canonicalJson(expected.metadata), `${what}: metadata differs`);
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 async function rejectsDuplicate(promise: Promise<unknown>, what: string): Promise<void> {
@@ -106,6 +117,7 @@ export function runKeyStoreConformance(
   makeStore: () => KeyStore | Promise<KeyStore>,
   options: KeyStoreConformanceOptions = {},
 ): void {
+  const { describe, it } = testRunner(options.runner);
   const withStore = (fn: (store: KeyStore) => Promise<void>) => async () => {
     const store = await makeStore();
     try {
@@ -230,13 +242,19 @@ export function runKeyStoreConformance(
       const seen: ApiKeyRevocation[] = [];
       let wake: () => void = () => {};
       const arrived = new Promise<void>((resolve) => (wake = resolve));
-      const stop = store.subscribeRevocations((r) => {
-        seen.push(r);
-        if (r.id === record.id) wake();
-      });
+      let live: boolean | undefined;
+      const stop = store.subscribeRevocations(
+        (r) => {
+          seen.push(r);
+          if (r.id === record.id) wake();
+        },
+        (connected) => (live = connected),
+      );
       try {
-        // Give a networked store a moment to start listening.
+        // A store that says its channel is not live yet is waited for; others get a moment.
+        const until = Date.now() + (options.announcementTimeoutMs ?? 3_000);
         await new Promise((r) => setTimeout(r, 100));
+        while (live === false && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
         await store.revoke(record.id);
         const limit = options.announcementTimeoutMs ?? 3_000;
         let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,0 +1,95 @@
+// Package check, run by `npm test` after the build: pack the tarball the way npm publishes it, lint
+// it (publint, @arethetypeswrong/cli for both `import` and `require`), then install it into fresh
+// temporary projects — each with only the framework or client its subpath needs — and load every
+// subpath with `import` and with `require`.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const run = (cmd, args, options = {}) =>
+  execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
+
+const work = mkdtempSync(join(tmpdir(), "fluenzr-pack-"));
+let failures = 0;
+const step = (name, fn) => {
+  try {
+    const out = fn();
+    console.log(`ok   ${name}${out ? `\n${out.trim().replace(/^/gm, "     ")}` : ""}`);
+  } catch (error) {
+    failures++;
+    console.log(`FAIL ${name}\n${String(error.stdout ?? "")}${String(error.stderr ?? "")}${error.stdout ? "" : error.message}`);
+  }
+};
+
+try {
+  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work]));
+  const tarball = join(work, packed[0].filename);
+  console.log(`packed ${packed[0].filename}: ${packed[0].entryCount} files, ${packed[0].size} bytes`);
+  const listed = packed[0].files.map((f) => f.path);
+  step("tarball holds dist/, README.md, CHANGELOG.md and nothing from src/ or test/", () => {
+    for (const must of ["README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/index.cjs", "dist/index.d.ts"]) {
+      if (!listed.includes(must)) throw new Error(`missing ${must}`);
+    }
+    const stray = listed.filter((p) => /^(src|test|bench|scripts)\//.test(p));
+    if (stray.length) throw new Error(`unexpected files: ${stray.join(", ")}`);
+  });
+
+  step("publint --strict", () => run("npx", ["publint", "run", ".", "--strict"]));
+  step("attw (node16 import and require, bundler)", () =>
+    run("npx", ["attw", tarball, "--profile", "node16", "--format", "table-flipped"]),
+  );
+
+  // What each subpath needs installed beside it (its optional peer dependency), at our tested version.
+  const needs = {
+    ".": [],
+    "./testing": ["vitest"],
+    "./express": ["express"],
+    "./fastify": ["fastify"],
+    "./hono": ["hono"],
+    "./postgres": ["pg"],
+    "./redis": ["ioredis"],
+  };
+  const version = (name) => (pkg.devDependencies?.[name] ?? pkg.peerDependencies?.[name] ?? "latest").replace(/^npm:[^@]+@/, "");
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+  for (const subpath of subpaths) {
+    const extra = needs[subpath];
+    if (extra === undefined) {
+      failures++;
+      console.log(`FAIL ${subpath}: the package check does not know what this subpath needs (edit scripts/check-package.mjs)`);
+      continue;
+    }
+    const dir = mkdtempSync(join(work, "app-"));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
+    const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+    step(`install ${specifier} with ${extra.join(", ") || "no framework"}`, () => {
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, ...extra.map((n) => `${n}@${version(n)}`)], { cwd: dir });
+    });
+    const probe = (mode) => {
+      const load = mode === "import" ? `const m = await import(${JSON.stringify(specifier)});` : `const m = require(${JSON.stringify(specifier)});`;
+      const body = `${load}
+const names = Object.keys(m).filter((k) => k !== "default");
+if (names.length === 0) throw new Error("no exports");
+${subpath === "." ? `const { generateApiKey, parseApiKey, hashApiKey, createApiKeyAuth, MemoryKeyStore } = m;
+const { key } = generateApiKey({ environment: "prod" });
+if (!parseApiKey(key).ok || !hashApiKey(key).startsWith("sha256:")) throw new Error("core does not work");
+const auth = createApiKeyAuth({ store: new MemoryKeyStore() });
+auth.authenticate({ authorization: "Bearer " + key, method: "GET" }).then((r) => { if (r.ok || r.status !== 401) throw new Error("unknown key accepted"); });` : ""}
+console.log(${JSON.stringify(mode)}, names.length, "exports");`;
+      if (mode === "import") return run("node", ["--input-type=module", "-e", body], { cwd: dir });
+      return run("node", ["--input-type=commonjs", "-e", `(async () => { ${body} })().catch((e) => { console.error(e); process.exit(1); });`], { cwd: dir });
+    };
+    step(`import ${specifier}`, () => probe("import"));
+    step(`require ${specifier}`, () => probe("require"));
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (failures > 0) {
+  console.log(`\npackage check: ${failures} failed`);
+  process.exit(1);
+}
+console.log("\npackage check: all passed");

@@ -1,0 +1,20 @@
+/**
+ * CommonJS stand-in for test-runner.ts: vitest refuses `require()`, so here the suite takes
+ * `describe`/`it` from the options or from test globals (vitest `globals: true`, jest, mocha).
+ *
+ * @module
+ */
+import type { TestRunner } from "./test-runner.js";
+
+/** @internal */
+export function testRunner(given?: Partial<TestRunner>): TestRunner {
+  const g = globalThis as Partial<TestRunner>;
+  const describe = given?.describe ?? g.describe;
+  const it = given?.it ?? g.it;
+  if (typeof describe !== "function" || typeof it !== "function") {
+    throw new TypeError(
+      "runKeyStoreConformance: no test runner found. Import @fluenzr/api-keys/testing from an ES module under vitest, enable test globals, or pass { describe, it }.",
+    );
+  }
+  return { describe, it };
+}
