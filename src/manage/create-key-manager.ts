@@ -1,5 +1,6 @@
 /**
- * Key management for a "Settings > API" page (DESIGN §7): create (shown once), list, revoke.
+ * Key management for a "Settings > API" page (DESIGN §7): create (shown once), list, revoke,
+ * rotate (with a grace period), rotation status and unused keys.
  * Failures reject with an `ApiKeyError` carrying `status`, `code` and the envelope `body`.
  *
  * @module
@@ -24,6 +25,9 @@ import {
 import { poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
+import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
+import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
+import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
 
 /** Who is acting: the caller has checked that this user belongs to the account. */
 export interface KeyManagerActor {
@@ -49,6 +53,18 @@ export interface KeyManagerOptions {
   clock?: { now(): number } | undefined;
   /** Random bytes for keys and ids. Default `crypto.getRandomValues`. Seeded only in tests. */
   random?: RandomSource | undefined;
+  /**
+   * A fresher view of key use than the store's coalesced `lastUsedAt`, typically the
+   * `createUsageMonitor` fed by this process's authenticator. `rotationStatus` and `unused` take
+   * the later of the two.
+   */
+  monitor?: KeyLastSeen | undefined;
+}
+
+/** Anything that can say when a key was last presented (a usage monitor). */
+export interface KeyLastSeen {
+  /** Time of the last request seen with this key, accepted or refused; `null` if none. */
+  lastSeen(keyId: string): Date | null;
 }
 
 /** Input of {@link KeyManager.create}. */
@@ -101,6 +117,17 @@ export interface KeyManager {
   list(input: { accountId: string }): Promise<ApiKeyListItem[]>;
   /** Revoke now, irreversibly; again is a no-op. A key of another account is 404. */
   revoke(input: { accountId: string; actor: KeyManagerActor; id: string }): Promise<ApiKeyListItem>;
+  /**
+   * Replace a key: a new one with the same name, environment, permissions and metadata (plaintext
+   * returned once); the old one keeps working for `gracePeriodMs` (default 0: revoked now) and then
+   * stops by itself. Administrator on an account with API access. A revoked, expired or already
+   * rotated key is refused with 409 `CONFLICT`.
+   */
+  rotate(input: RotateApiKeyInput): Promise<RotatedApiKey>;
+  /** Whether the old key of a rotation is still used, and when its grace ends. 404 if it was not rotated. */
+  rotationStatus(input: RotationStatusInput): Promise<RotationStatus>;
+  /** Working keys never used, or not used since `since`, oldest first. */
+  unused(input: UnusedApiKeysInput): Promise<ApiKeyListItem[]>;
 }
 
 /** The manager's internals, shared by the lifecycle operations. @internal */
@@ -114,6 +141,8 @@ export interface ManagerContext {
   findOwned(accountId: string, id: unknown): Promise<ApiKeyRecord>;
   newRecord(fields: NewRecordFields): { key: string; record: ApiKeyRecord };
   toItem(record: ApiKeyRecord): ApiKeyListItem;
+  /** The later of the store's last used and the monitor's last sighting. */
+  lastUsed(record: ApiKeyRecord): Date | null;
 }
 
 /** @internal */
@@ -137,6 +166,12 @@ const optionsSchema = z.strictObject({
   pepper: pepperSchema.optional(),
   clock: clockSchema.optional(),
   random: functionSchema.optional(),
+  monitor: z
+    .custom<KeyLastSeen>(
+      (v) => typeof v === "object" && v !== null && typeof (v as { lastSeen?: unknown }).lastSeen === "function",
+      { message: "expected { lastSeen(keyId) }, e.g. a usage monitor" },
+    )
+    .optional(),
 });
 
 // Printable: no control, format (zero-width), surrogate or line/paragraph separator characters.
@@ -158,6 +193,19 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
   const pepper = normalizePeppers(o.pepper as PepperOption | undefined)[0];
   const random = o.random as RandomSource | undefined;
+  const monitor = o.monitor;
+
+  function lastUsed(r: ApiKeyRecord): Date | null {
+    let seen: Date | null = null;
+    try {
+      const v = monitor?.lastSeen(r.id);
+      if (v instanceof Date && !Number.isNaN(v.getTime())) seen = v;
+    } catch {
+      // The monitor is advisory: the store's answer stands.
+    }
+    if (seen === null) return r.lastUsedAt;
+    return r.lastUsedAt === null || seen.getTime() > r.lastUsedAt.getTime() ? seen : r.lastUsedAt;
+  }
 
   function toItem(r: ApiKeyRecord): ApiKeyListItem {
     const now = clock.now();
@@ -188,6 +236,7 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
     format,
     clock,
     toItem,
+    lastUsed,
     requireAdmin(actor) {
       const a = actor as Partial<KeyManagerActor> | null | undefined;
       if (typeof a !== "object" || a === null || a.admin !== true || typeof a.id !== "string") {
@@ -296,6 +345,14 @@ export function parseCreateInput(
  * // show `key` once
  * await manager.list({ accountId: "acc_1" });   // [{ id, name, hint, createdAt, lastUsedAt, status, ... }]
  * await manager.revoke({ accountId: "acc_1", actor, id: record.id });
+ *
+ * // rotation: the old key keeps working for an hour, then stops by itself
+ * const ci = await manager.create({ accountId: "acc_1", actor, name: "CI", environment: "stag" });
+ * const rotated = await manager.rotate({ accountId: "acc_1", actor, id: ci.record.id, gracePeriodMs: 3600_000 });
+ * // show rotated.key once; later: is anything still sending the old key?
+ * const status = await manager.rotationStatus({ accountId: "acc_1", id: ci.record.id });
+ * status.previousUsedSinceRotation; // false: safe to revoke now
+ * await manager.unused({ accountId: "acc_1", since: new Date(Date.now() - 90 * 864e5) });
  * ```
  */
 export function createKeyManager(options: KeyManagerOptions): KeyManager {
@@ -330,5 +387,8 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
       return ctx.toItem(revoked);
     },
+    rotate: (input) => rotateApiKey(ctx, input),
+    rotationStatus: (input) => rotationStatus(ctx, input),
+    unused: (input) => unusedApiKeys(ctx, input),
   };
 }

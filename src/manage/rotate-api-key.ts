@@ -1,0 +1,138 @@
+/**
+ * Rotation (spec "Key rotation", DESIGN §7): generate a new key with the old one's settings, keep
+ * the old one working for a grace period, then it stops by itself. The grace is a revocation
+ * scheduled in the future (`store.revoke(id, { at: now + grace, reason: "rotated" })`): stores keep
+ * the earliest revocation time, so an administrator's later revoke can only cut the grace short.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApiKeyError } from "../errors.js";
+import type { ApiKeyRecord } from "../store/key-store.js";
+import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
+import { dateSchema, fieldError, keyIdSchema, parseInput } from "./parse-input.js";
+
+/**
+ * Longest grace period `rotate` accepts: 30 days. Longer overlaps defeat the point of rotating.
+ *
+ * @example
+ * ```ts
+ * import { MAX_GRACE_PERIOD_MS } from "@fluenzr/api-keys";
+ * await manager.rotate({ accountId, actor, id, gracePeriodMs: Math.min(requested, MAX_GRACE_PERIOD_MS) });
+ * ```
+ */
+export const MAX_GRACE_PERIOD_MS = 30 * 24 * 3600 * 1000;
+
+/** Input of {@link KeyManager.rotate}. */
+export interface RotateApiKeyInput {
+  accountId: string;
+  actor: KeyManagerActor;
+  /** Id of the key to replace. */
+  id: string;
+  /**
+   * How long the old key keeps working, in ms: 0 (the default) revokes it now; at most
+   * {@link MAX_GRACE_PERIOD_MS}.
+   */
+  gracePeriodMs?: number | undefined;
+  /**
+   * Expiry of the new key. Omitted: the old key's lifetime again, counted from now (a key created
+   * for 90 days gets a fresh 90 days; one that never expired never expires). `null`: never expires.
+   * A date: that time, which must be in the future.
+   */
+  expiresAt?: Date | string | null | undefined;
+}
+
+/** The result of a rotation: the new key (plaintext shown once) and the old key's row. */
+export interface RotatedApiKey extends CreatedApiKey {
+  /** The old key as stored after the rotation; its `revokedAt` is when it stops working. */
+  readonly previous: ApiKeyListItem;
+  /** When the old key stops (stopped) working: now plus the grace period. */
+  readonly graceEndsAt: Date;
+}
+
+const rotateSchema = z.object({
+  id: keyIdSchema,
+  gracePeriodMs: z
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(0, "must be 0 or more")
+    .max(MAX_GRACE_PERIOD_MS, `must be at most ${MAX_GRACE_PERIOD_MS} (30 days)`)
+    .optional(),
+  expiresAt: z.union([dateSchema, z.null()]).optional(),
+});
+
+/** Ids being rotated in this process: a second rotation of the same key meanwhile is refused with 409. */
+const inFlight = new WeakMap<ManagerContext, Set<string>>();
+
+/** The new key's expiry per the documented policy. */
+function nextExpiry(old: ApiKeyRecord, requested: Date | null | undefined, now: number): Date | null {
+  if (requested === null) return null;
+  if (requested !== undefined) {
+    if (requested.getTime() <= now) {
+      throw fieldError("expiresAt", "must be in the future");
+    }
+    return requested;
+  }
+  if (old.expiresAt === null) return null;
+  const lifetime = old.expiresAt.getTime() - old.createdAt.getTime();
+  // A lifetime of zero or less can only come from a hand-made record: keep the key usable for a day rather than dead on arrival.
+  return new Date(now + (lifetime > 0 ? lifetime : 24 * 3600 * 1000));
+}
+
+/** Refuse keys that cannot be rotated: revoked, already rotating (revocation scheduled), expired. */
+function requireRotatable(record: ApiKeyRecord, now: number): void {
+  if (record.revokedAt !== null) {
+    const message =
+      record.revokedAt.getTime() > now
+        ? "API key is already scheduled for revocation (rotated); rotate its replacement instead"
+        : "API key is revoked and cannot be rotated";
+    throw new ApiKeyError("CONFLICT", message, { status: 409 });
+  }
+  if (record.expiresAt !== null && record.expiresAt.getTime() <= now) {
+    throw new ApiKeyError("CONFLICT", "API key has expired and cannot be rotated; create a new key", { status: 409 });
+  }
+}
+
+/** `manager.rotate`. @internal */
+export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput): Promise<RotatedApiKey> {
+  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+  const accountId = ctx.requireAccountId(input.accountId);
+  ctx.requireAdmin(input.actor);
+  await ctx.requireApiPlan(accountId);
+  const fields = parseInput(rotateSchema, input);
+
+  let busy = inFlight.get(ctx);
+  if (busy === undefined) inFlight.set(ctx, (busy = new Set()));
+  if (busy.has(fields.id)) throw new ApiKeyError("CONFLICT", "API key is already being rotated", { status: 409 });
+  busy.add(fields.id);
+  try {
+    const old = await ctx.findOwned(accountId, fields.id);
+    const now = ctx.clock.now();
+    requireRotatable(old, now);
+    const { key, record } = ctx.newRecord({
+      accountId,
+      name: old.name,
+      environment: old.environment,
+      permissions: old.permissions,
+      createdBy: input.actor.id,
+      expiresAt: nextExpiry(old, fields.expiresAt, now),
+      rotatedFromId: old.id,
+      metadata: old.metadata,
+    });
+    // New key first: if storing it fails, the old key is untouched and nothing is lost.
+    await ctx.store.insert(record);
+    const graceEndsAt = new Date(now + (fields.gracePeriodMs ?? 0));
+    let previous: ApiKeyRecord | null;
+    try {
+      previous = await ctx.store.revoke(old.id, { at: graceEndsAt, reason: "rotated" });
+      if (previous === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
+    } catch (error) {
+      // The caller never sees the new plaintext, so the new key must not stay usable.
+      await ctx.store.revoke(record.id, { at: new Date(now), reason: "revoked" }).catch(() => null);
+      throw error;
+    }
+    return { key, record, previous: ctx.toItem(previous), graceEndsAt: previous.revokedAt ?? graceEndsAt };
+  } finally {
+    busy.delete(fields.id);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * "Verify everything works, then revoke" (spec "Key rotation" step 3) made checkable: is the old
+ * key still used since the rotation, and when does its grace end?
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApiKeyError } from "../errors.js";
+import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
+import { fieldError, keyIdSchema, parseInput } from "./parse-input.js";
+
+/** Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out. */
+export interface RotationStatusInput {
+  accountId: string;
+  /** Id of the old key (the `id` given to `rotate`). */
+  id: string;
+}
+
+/** Where a rotation stands. */
+export interface RotationStatus {
+  /** The old key. `status` is `"active"` during the grace period, `"revoked"` after. */
+  readonly previous: ApiKeyListItem;
+  /** The key that replaced it. */
+  readonly next: ApiKeyListItem;
+  /** When the rotation happened (the new key's creation). */
+  readonly rotatedAt: Date;
+  /** When the old key stops (stopped) working; an administrator's revoke may have made it earlier. */
+  readonly graceEndsAt: Date | null;
+  /** True while the old key still works. */
+  readonly inGrace: boolean;
+  /**
+   * Last request seen with the old key: the store's last used (accepted requests, written at most
+   * once per key per `lastUsedIntervalMs`, 60 s by default, per process), or, when the manager has a
+   * `monitor`, the later of that and the monitor's last sighting (accepted or refused, immediate).
+   */
+  readonly previousLastUsedAt: Date | null;
+  /** True when `previousLastUsedAt` is at or after `rotatedAt`: something still sends the old key. */
+  readonly previousUsedSinceRotation: boolean;
+  /** Last use of the new key, by the same rule. `null`: not used yet. */
+  readonly nextLastUsedAt: Date | null;
+}
+
+const statusSchema = z.object({ id: keyIdSchema });
+
+/** `manager.rotationStatus`. @internal */
+export async function rotationStatus(ctx: ManagerContext, input: RotationStatusInput): Promise<RotationStatus> {
+  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+  const accountId = ctx.requireAccountId(input.accountId);
+  const { id } = parseInput(statusSchema, input);
+  const old = await ctx.findOwned(accountId, id);
+  const successors = (await ctx.store.listByAccount(accountId)).filter((r) => r.rotatedFromId === old.id);
+  // Rotation refuses keys with a scheduled revocation, so there is at most one successor; the
+  // latest wins should a store hold more (two processes racing).
+  const successor = successors.at(-1);
+  if (successor === undefined) throw new ApiKeyError("NOT_FOUND", "API key has not been rotated", { status: 404 });
+  const now = ctx.clock.now();
+  const previousLastUsedAt = ctx.lastUsed(old);
+  return {
+    previous: ctx.toItem(old),
+    next: ctx.toItem(successor),
+    rotatedAt: successor.createdAt,
+    graceEndsAt: old.revokedAt,
+    inGrace: old.revokedAt !== null && old.revokedAt.getTime() > now,
+    previousLastUsedAt,
+    previousUsedSinceRotation: previousLastUsedAt !== null && previousLastUsedAt.getTime() >= successor.createdAt.getTime(),
+    nextLastUsedAt: ctx.lastUsed(successor),
+  };
+}

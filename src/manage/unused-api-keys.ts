@@ -1,0 +1,44 @@
+/**
+ * "Identify unused keys" (spec "Monitoring"): keys that still work but were never used, or not
+ * since a date. Revoking them shrinks what a leak can expose.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApiKeyError } from "../errors.js";
+import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
+import { dateSchema, fieldError, parseInput } from "./parse-input.js";
+
+/** Input of {@link KeyManager.unused}. */
+export interface UnusedApiKeysInput {
+  accountId: string;
+  /**
+   * Omitted: keys never used. A date (Date or ISO string, not in the future): keys not used at or
+   * after it, never-used ones included.
+   */
+  since?: Date | string | undefined;
+}
+
+const unusedSchema = z.object({ since: dateSchema.optional() });
+
+/** `manager.unused`. @internal */
+export async function unusedApiKeys(ctx: ManagerContext, input: UnusedApiKeysInput): Promise<ApiKeyListItem[]> {
+  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+  const accountId = ctx.requireAccountId(input.accountId);
+  const { since } = parseInput(unusedSchema, input);
+  if (since !== undefined && since.getTime() > ctx.clock.now()) {
+    throw fieldError("since", "must not be in the future");
+  }
+  const records = await ctx.store.listByAccount(accountId);
+  const out: ApiKeyListItem[] = [];
+  for (const record of records) {
+    const item = ctx.toItem(record);
+    // Revoked and expired keys are already harmless: only keys that still work are worth acting on.
+    if (item.status !== "active") continue;
+    const last = ctx.lastUsed(record);
+    if (last === null || (since !== undefined && last.getTime() < since.getTime())) {
+      out.push(last === item.lastUsedAt ? item : { ...item, lastUsedAt: last });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { createUsageMonitor, type ApiKeyAuthEvent, type UsageMonitorOptions } from "../../src/index.js";
+import { createFakeClock } from "../../src/testing/index.js";
+
+/** A deterministic 32-bit generator (xorshift32): the same "random" addresses every run. */
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
+const ip = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/**
+ * One million events from random addresses: invalid keys, accepted requests of many keys, revoked
+ * keys. Every address (and most keys) is new, the worst case for anything that remembers.
+ */
+function flood(options: Partial<UsageMonitorOptions> = {}, count = 1_000_000) {
+  const clock = createFakeClock(Date.UTC(2025, 5, 1));
+  let alerts = 0;
+  const monitor = createUsageMonitor({ onAlert: () => void alerts++, clock, ...options });
+  const next = xorshift(12345);
+  const time = new Date(clock.now());
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) {
+    const r = next();
+    const kind = r % 10;
+    const keyId = `key_${next() % 200_000}`;
+    const event: ApiKeyAuthEvent =
+      kind < 5
+        ? { ok: false, reason: "unknown", status: 401, keyId: null, hint: "flz_sk_…abcd", accountId: null, revokedReason: null, ip: ip(next()), userAgent: null, method: "GET", path: "/", time }
+        : kind < 9
+          ? { ok: true, reason: "ok", status: 200, keyId, hint: "flz_sk_…abcd", accountId: "acc_1", revokedReason: null, ip: ip(next()), userAgent: null, method: "GET", path: "/", time }
+          : { ok: false, reason: "revoked", status: 401, keyId, hint: "flz_sk_…abcd", accountId: "acc_1", revokedReason: "revoked", ip: ip(next()), userAgent: null, method: "GET", path: "/", time };
+    monitor.record(event);
+    if (i % 1000 === 0) clock.advance(1_000); // about 17 minutes of traffic at ~1000 requests a second
+  }
+  const grownMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+  return { monitor, alerts, grownMb };
+}
+
+describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped maps)", () => {
+  it("1 M events from random addresses never grow a map past its default cap", () => {
+    const { monitor, alerts, grownMb } = flood();
+    const stats = monitor.stats();
+    expect(stats.events).toBe(1_000_000);
+    expect(stats.addresses).toBeLessThanOrEqual(10_000);
+    expect(stats.keys).toBeLessThanOrEqual(10_000);
+    expect(stats.keyAddresses).toBeLessThanOrEqual(100_000);
+    expect(stats.cooldowns).toBeLessThanOrEqual(10_000);
+    // The caps are reached (old entries are forgotten half a cap at a time): the flood really was bigger than the maps.
+    expect(stats.addresses).toBeGreaterThanOrEqual(5_000);
+    expect(stats.keys).toBeGreaterThanOrEqual(5_000);
+    expect(stats.keyAddresses).toBeGreaterThanOrEqual(50_000);
+    // What is kept is the maps' worth (a few tens of MB at most), not the flood's.
+    expect(grownMb).toBeLessThan(150);
+    // Random one-off addresses are not a burst; revoked keys alert once per key per cool-down.
+    expect(stats.alerts).toBe(alerts);
+    expect(alerts).toBeLessThanOrEqual(100_000);
+  }, 120_000);
+
+  it("honours smaller caps given in options", () => {
+    const { monitor } = flood({ limits: { addresses: 100, keys: 50, keyAddresses: 500, cooldowns: 20 } }, 200_000);
+    const stats = monitor.stats();
+    expect(stats.addresses).toBeLessThanOrEqual(100);
+    expect(stats.keys).toBeLessThanOrEqual(50);
+    expect(stats.keyAddresses).toBeLessThanOrEqual(500);
+    expect(stats.cooldowns).toBeLessThanOrEqual(20);
+    expect(stats.keyAddresses).toBeGreaterThanOrEqual(250);
+  });
+});
