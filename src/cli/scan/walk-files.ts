@@ -1,0 +1,78 @@
+/**
+ * Listing the files under the paths given to `scan`.
+ *
+ * @module
+ */
+import { lstatSync, readdirSync, statSync, type Dirent } from "node:fs";
+import { join } from "node:path";
+
+/** Folder names never entered: dependencies and Git's own database. */
+export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(["node_modules", ".git"]);
+
+/** A path that could not be listed or read. */
+export interface WalkProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Yield the regular files under `root` (or `root` itself), in name order, depth first. Folders
+ * named `node_modules` or `.git` are skipped; symbolic links inside folders are not followed
+ * (no loops, no scanning outside the tree); a link given on the command line is.
+ *
+ * @example
+ * ```ts
+ * for (const file of walkFiles("src", (p) => console.error(p.message))) scanFile(file);
+ * ```
+ */
+export function* walkFiles(root: string, onProblem: (problem: WalkProblem) => void): Generator<string> {
+  let stat;
+  try {
+    stat = statSync(root);
+  } catch (error) {
+    onProblem({ path: root, message: describeFsError(error) });
+    return;
+  }
+  if (stat.isFile()) {
+    yield root;
+    return;
+  }
+  if (stat.isDirectory()) yield* walkDirectory(root, onProblem);
+}
+
+function* walkDirectory(dir: string, onProblem: (problem: WalkProblem) => void): Generator<string> {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    onProblem({ path: dir, message: describeFsError(error) });
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walkDirectory(path, onProblem);
+    else if (entry.isFile()) yield path;
+    else if (isUnknownType(entry)) {
+      // Some file systems report no type in directory listings: ask lstat (links stay unfollowed).
+      try {
+        if (lstatSync(path).isFile()) yield path;
+      } catch (error) {
+        onProblem({ path, message: describeFsError(error) });
+      }
+    }
+  }
+}
+
+function isUnknownType(entry: Dirent): boolean {
+  return !(entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice());
+}
+
+/** "no such file or directory" from an fs error, without a stack. */
+export function describeFsError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ENOENT") return "no such file or directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return error instanceof Error ? error.message : String(error);
+}
