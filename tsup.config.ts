@@ -1,18 +1,53 @@
-import { defineConfig } from "tsup";
+import { fileURLToPath } from "node:url";
+import { defineConfig, type Options } from "tsup";
+
+// vitest cannot be require()d: the CommonJS build of /testing takes describe/it from test globals.
+const cjsTestRunner: NonNullable<Options["esbuildPlugins"]>[number] = {
+  name: "cjs-test-runner",
+  setup(build) {
+    // tsup runs esbuild in ESM format for both builds and converts afterwards; the output extension tells them apart.
+    if (build.initialOptions.outExtension?.[".js"] !== ".cjs") return;
+    build.onResolve({ filter: /\/test-runner\.js$/ }, () => ({
+      path: fileURLToPath(new URL("./src/testing/test-runner-cjs.ts", import.meta.url)),
+    }));
+  },
+};
+
+// The `fluenzr-keys` command (package.json "bin"): one ESM file for Node with a shebang, built
+// beside the library. It never cleans, and the library's clean spares it: the two builds run at once.
+const cliConfig: Options = {
+  name: "cli",
+  entry: { cli: "src/cli/main.ts" },
+  format: ["esm"],
+  dts: false,
+  clean: false,
+  sourcemap: false,
+  target: "node20",
+  platform: "node",
+  splitting: false,
+  treeshake: true,
+  banner: { js: "#!/usr/bin/env node" },
+};
 
 // One entry per public subpath (DESIGN §2). Adapters and stores are added as they land.
-export default defineConfig({
+export default defineConfig([{
   entry: {
     index: "src/index.ts",
     "testing/index": "src/testing/index.ts",
+    "express/index": "src/adapters/express/index.ts",
+    "fastify/index": "src/adapters/fastify/index.ts",
+    "hono/index": "src/adapters/hono/index.ts",
+    "postgres/index": "src/stores/postgres/index.ts",
+    "redis/index": "src/stores/redis/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
-  clean: true,
+  clean: ["!cli.js"], // everything but the CLI (cliConfig)
   sourcemap: true,
   target: "node20",
   platform: "neutral",
   splitting: false,
+  esbuildPlugins: [cjsTestRunner],
   treeshake: true,
-  external: [/^node:/, "vitest"],
-});
+  external: [/^node:/, "vitest", "express", "fastify", "fastify-plugin", /^hono(\/|$)/, "pg", "ioredis", /^@electric-sql\/pglite(\/|$)/],
+}, cliConfig]);

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const run = (cmd, args, options = {}) =>
-  execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
+  execFileSync(cmd, args, { cwd: root, stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], encoding: "utf8", ...options });
 
 const work = mkdtempSync(join(tmpdir(), "fluenzr-pack-"));
 let failures = 0;
@@ -85,6 +85,16 @@ console.log(${JSON.stringify(mode)}, names.length, "exports");`;
     };
     step(`import ${specifier}`, () => probe("import"));
     step(`require ${specifier}`, () => probe("require"));
+    if (subpath === ".") {
+      step("the fluenzr-keys bin runs from the installed package (npx)", () => {
+        const version = run("npx", ["--no-install", "fluenzr-keys", "--version"], { cwd: dir }).trim();
+        if (!version.includes(pkg.version)) throw new Error(`--version printed ${version}`);
+        const generated = JSON.parse(run("npx", ["--no-install", "fluenzr-keys", "generate", "--json"], { cwd: dir }));
+        const checked = run("npx", ["--no-install", "fluenzr-keys", "check", "-"], { cwd: dir, input: `${generated.key}\n` });
+        if (checked.includes(generated.key)) throw new Error("check echoed the key");
+        return `fluenzr-keys ${version}`;
+      });
+    }
     if (subpath === "./testing") {
       // The conformance suite as a user runs it: a vitest file importing the installed package.
       step("runKeyStoreConformance on MemoryKeyStore under vitest, from the tarball", () => {

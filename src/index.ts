@@ -30,6 +30,7 @@ export {
   type ApiKeyAuthSuccess,
   type AuthenticatedApiKey,
 } from "./auth/create-api-key-auth.js";
+export type { VerificationCacheOptions } from "./auth/verification-cache.js";
 export {
   PERMISSION_MESSAGE,
   UNAUTHORIZED_MESSAGE,
@@ -47,4 +48,16 @@ export {
   type KeyManager,
   type KeyManagerActor,
   type KeyManagerOptions,
+  type KeyLastSeen,
 } from "./manage/create-key-manager.js";
+export { MAX_GRACE_PERIOD_MS, type RotateApiKeyInput, type RotatedApiKey } from "./manage/rotate-api-key.js";
+export type { RotationStatus, RotationStatusInput } from "./manage/rotation-status.js";
+export type { UnusedApiKeysInput } from "./manage/unused-api-keys.js";
+export {
+  createUsageMonitor,
+  type UsageMonitor,
+  type UsageMonitorOptions,
+  type UsageMonitorStats,
+  type UsageThreshold,
+} from "./monitor/create-usage-monitor.js";
+export type { UsageAlert, UsageAlertType } from "./monitor/usage-alert.js";

@@ -6,11 +6,12 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { ApiKeyAuth, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
+  checkedResult,
   failureJson,
   optionalFunction,
   optionsObject,
@@ -31,13 +32,45 @@ declare global {
   }
 }
 
-/** Options of the Express {@link apiKeyAuth}. */
+/**
+ * Options of the Express {@link apiKeyAuth}.
+ *
+ * @example
+ * ```ts
+ * import { apiKeyAuth, type ExpressApiKeyAuthOptions } from "@fluenzr/api-keys/express";
+ * const options: ExpressApiKeyAuthOptions = { skip: (req) => req.path === "/health" };
+ * app.use(apiKeyAuth(auth, options));
+ * ```
+ */
 export interface ExpressApiKeyAuthOptions {
   /**
    * Leave a request open when this returns `true` (health checks, public docs). It runs before
    * anything else; if it throws, the request is authenticated as usual (fails closed).
    */
   skip?: ((req: Request) => boolean) | undefined;
+}
+
+/**
+ * The request as the core sees it. ip, user agent and path are getters: the core reads them only
+ * for events, and Express's `req.ip` (proxy-addr) is not free on every request.
+ */
+class ExpressRequestFacts implements ApiKeyAuthRequest {
+  readonly authorization: string | string[] | undefined;
+  readonly method: string;
+  constructor(private readonly req: Request) {
+    this.authorization = authorizationLines(req.rawHeaders);
+    this.method = req.method;
+  }
+  get ip(): string | undefined {
+    return this.req.ip ?? this.req.socket?.remoteAddress;
+  }
+  get userAgent(): string | undefined {
+    const ua = this.req.headers["user-agent"];
+    return typeof ua === "string" ? ua : undefined;
+  }
+  get path(): string | undefined {
+    return pathOf(this.req.originalUrl ?? this.req.url);
+  }
 }
 
 function send(res: Response, failure: ApiKeyAuthFailure): void {
@@ -80,21 +113,16 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions)
     }
     let pending: Promise<ApiKeyAuthResult>;
     try {
-      const ua = req.headers["user-agent"];
-      pending = authenticator.authenticate({
-        authorization: authorizationLines(req.rawHeaders),
-        method: req.method,
-        ip: req.ip ?? req.socket?.remoteAddress,
-        userAgent: typeof ua === "string" ? ua : undefined,
-        path: pathOf(req.originalUrl ?? req.url),
-      });
+      // Promise.resolve: returns the core's promise as is, and tolerates a stand-in that is not one.
+      pending = Promise.resolve(authenticator.authenticate(new ExpressRequestFacts(req)));
     } catch {
       send(res, FALLBACK_FAILURE);
       return;
     }
     // Both callbacks are guarded and nothing is returned to Express: no rejection can escape.
     pending.then(
-      (result) => {
+      (value) => {
+        const result = checkedResult(value);
         if (result.ok) {
           req.apiKey = result.key;
           next();

@@ -6,14 +6,15 @@
  *
  * @module
  */
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import fp from "fastify-plugin";
-import type { ApiKeyAuth, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import { invalidOption } from "../../errors.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
+  checkedResult,
   failureJson,
   optionalFunction,
   optionsObject,
@@ -34,10 +35,27 @@ declare module "fastify" {
   }
 }
 
-/** Fastify hooks the check can run in. `onRequest` runs before the body is read. */
+/**
+ * Fastify hooks the check can run in. `onRequest` (the default) runs before the body is read.
+ *
+ * @example
+ * ```ts
+ * import { apiKeyAuth } from "@fluenzr/api-keys/fastify";
+ * await fastify.register(apiKeyAuth, { auth, hook: "preHandler" }); // after body parsing and validation
+ * ```
+ */
 export type FastifyApiKeyAuthHook = "onRequest" | "preParsing" | "preValidation" | "preHandler";
 
-/** Options of the Fastify {@link apiKeyAuth} plugin. The object you pass is never modified. */
+/**
+ * Options of the Fastify {@link apiKeyAuth} plugin. The object you pass is never modified.
+ *
+ * @example
+ * ```ts
+ * import { apiKeyAuth, type FastifyApiKeyAuthOptions } from "@fluenzr/api-keys/fastify";
+ * const options: FastifyApiKeyAuthOptions = { auth, skip: (request) => request.url.startsWith("/docs") };
+ * await fastify.register(apiKeyAuth, options);
+ * ```
+ */
 export interface FastifyApiKeyAuthOptions {
   /** The authenticator from `createApiKeyAuth`. */
   auth: ApiKeyAuth;
@@ -52,12 +70,53 @@ export interface FastifyApiKeyAuthOptions {
 
 const HOOKS: readonly FastifyApiKeyAuthHook[] = ["onRequest", "preParsing", "preValidation", "preHandler"];
 
+/** The request as the core sees it; ip, user agent and path are read only if events need them. */
+class FastifyRequestFacts implements ApiKeyAuthRequest {
+  readonly authorization: string | string[] | undefined;
+  readonly method: string;
+  constructor(private readonly request: FastifyRequest) {
+    this.authorization = authorizationLines(request.raw.rawHeaders);
+    this.method = request.method;
+  }
+  get ip(): string | undefined {
+    return this.request.ip;
+  }
+  get userAgent(): string | undefined {
+    const ua = this.request.headers["user-agent"];
+    return typeof ua === "string" ? ua : undefined;
+  }
+  get path(): string | undefined {
+    return pathOf(this.request.url);
+  }
+}
+
+// Fastify appends `; charset=utf-8` to a JSON string it serialises itself; with a serializer of
+// our own it sends the prepared text as is, so every adapter answers the same bytes (and the head
+// and body leave in one write).
+const asIs = (payload: unknown): string => payload as string;
+
 function send(reply: FastifyReply, failure: ApiKeyAuthFailure): void {
   if (reply.sent) return;
-  reply.code(failure.status).headers(failure.headers).type("application/json").send(failureJson(failure));
+  reply
+    .code(failure.status)
+    .headers(failure.headers)
+    .header("content-type", "application/json")
+    .serializer(asIs)
+    .send(failureJson(failure));
 }
 
 const plugin: FastifyPluginCallback<FastifyApiKeyAuthOptions> = (fastify, options, done) => {
+  // Bad options fail the register() call (through `done`), never as an uncaught exception.
+  try {
+    setup(fastify, options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
+};
+
+function setup(fastify: FastifyInstance, options: FastifyApiKeyAuthOptions): void {
   const o = optionsObject(options, "options");
   // fastify-plugin and register() may add their own keys; only ours are checked.
   rejectUnknownOptions(
@@ -79,21 +138,15 @@ const plugin: FastifyPluginCallback<FastifyApiKeyAuthOptions> = (fastify, option
     }
     let pending: Promise<ApiKeyAuthResult>;
     try {
-      const ua = request.headers["user-agent"];
-      pending = auth.authenticate({
-        authorization: authorizationLines(request.raw.rawHeaders),
-        method: request.method,
-        ip: request.ip,
-        userAgent: typeof ua === "string" ? ua : undefined,
-        path: pathOf(request.url),
-      });
+      pending = Promise.resolve(auth.authenticate(new FastifyRequestFacts(request)));
     } catch {
       send(reply, FALLBACK_FAILURE);
       return;
     }
     pending
       .then(
-        (result) => {
+        (value) => {
+          const result = checkedResult(value);
           if (result.ok) {
             request.apiKey = result.key;
             next();
@@ -110,8 +163,7 @@ const plugin: FastifyPluginCallback<FastifyApiKeyAuthOptions> = (fastify, option
   } else {
     fastify.addHook(hook, check);
   }
-  done();
-};
+}
 
 /**
  * Protect Fastify routes with API keys. Register it in the context whose routes need a key;

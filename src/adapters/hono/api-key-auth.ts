@@ -6,11 +6,12 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ApiKeyAuth, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
+  checkedResult,
   failureJson,
   optionalFunction,
   optionsObject,
@@ -19,7 +20,18 @@ import {
   shouldSkip,
 } from "../shared/request-facts.js";
 
-/** The Hono environment the middleware provides: `c.get("apiKey")` is the verified key. */
+/**
+ * The Hono environment the middleware provides: `c.get("apiKey")` is the verified key.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { apiKeyAuth, type ApiKeyAuthEnv } from "@fluenzr/api-keys/hono";
+ * const app = new Hono<ApiKeyAuthEnv>();
+ * app.use("/v1/*", apiKeyAuth(auth));
+ * app.get("/v1/me", (c) => c.json({ accountId: c.get("apiKey").accountId }));
+ * ```
+ */
 export interface ApiKeyAuthEnv {
   Variables: {
     /** The verified key. Not set on requests `skip` left open. */
@@ -27,7 +39,19 @@ export interface ApiKeyAuthEnv {
   };
 }
 
-/** Options of the Hono {@link apiKeyAuth}. */
+/**
+ * Options of the Hono {@link apiKeyAuth}.
+ *
+ * @example
+ * ```ts
+ * import { getConnInfo } from "hono/bun";
+ * import { apiKeyAuth } from "@fluenzr/api-keys/hono";
+ * app.use("/v1/*", apiKeyAuth(auth, {
+ *   skip: (c) => c.req.path === "/v1/status",
+ *   getIp: (c) => getConnInfo(c).remote.address,
+ * }));
+ * ```
+ */
 export interface HonoApiKeyAuthOptions {
   /** Leave a request open when this returns `true`. If it throws, the request is authenticated. */
   skip?: ((c: Context) => boolean) | undefined;
@@ -46,6 +70,33 @@ interface NodeBindings {
 function nodeIncoming(c: Context): NodeBindings["incoming"] {
   const env = c.env as NodeBindings | undefined;
   return typeof env === "object" && env !== null && typeof env.incoming === "object" ? env.incoming : undefined;
+}
+
+/** The request as the core sees it; ip, user agent and path are read only if events need them. */
+class HonoRequestFacts implements ApiKeyAuthRequest {
+  readonly authorization: string | string[] | undefined;
+  readonly method: string;
+  constructor(
+    private readonly c: Context,
+    private readonly getIp: ((c: Context) => string | undefined) | undefined,
+  ) {
+    // On @hono/node-server the Node request's raw lines keep repeated Authorization lines apart.
+    const raw = nodeIncoming(c)?.rawHeaders;
+    this.authorization = Array.isArray(raw)
+      ? authorizationLines(raw as string[])
+      : (c.req.raw.headers.get("authorization") ?? undefined);
+    this.method = c.req.method;
+  }
+  get ip(): string | undefined {
+    const address = this.getIp !== undefined ? this.getIp(this.c) : nodeIncoming(this.c)?.socket?.remoteAddress;
+    return typeof address === "string" ? address : undefined;
+  }
+  get userAgent(): string | undefined {
+    return this.c.req.raw.headers.get("user-agent") ?? undefined;
+  }
+  get path(): string | undefined {
+    return this.c.req.path;
+  }
 }
 
 function respond(failure: ApiKeyAuthFailure): Response {
@@ -88,17 +139,7 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): M
     }
     let result: ApiKeyAuthResult;
     try {
-      const incoming = nodeIncoming(c);
-      const raw = incoming?.rawHeaders;
-      const headers = c.req.raw.headers;
-      const address = getIp !== undefined ? getIp(c) : incoming?.socket?.remoteAddress;
-      result = await authenticator.authenticate({
-        authorization: Array.isArray(raw) ? authorizationLines(raw as string[]) : (headers.get("authorization") ?? undefined),
-        method: c.req.method,
-        ip: typeof address === "string" ? address : undefined,
-        userAgent: headers.get("user-agent") ?? undefined,
-        path: c.req.path,
-      });
+      result = checkedResult(await authenticator.authenticate(new HonoRequestFacts(c, getIp)));
     } catch {
       return respond(FALLBACK_FAILURE);
     }

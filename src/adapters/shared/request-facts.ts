@@ -6,7 +6,7 @@
  */
 import { errorBody } from "../../errors.js";
 import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/responses.js";
-import type { ApiKeyAuth } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuth, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
 import { invalidOption } from "../../errors.js";
 
 /**
@@ -98,4 +98,18 @@ export function rejectUnknownOptions(options: Record<string, unknown>, known: re
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) invalidOption(name, `unknown option (expected ${known.join(", ")})`);
   }
+}
+
+/**
+ * The result as the adapter will use it. The core always returns a well-formed result; anything
+ * else (a stand-in authenticator, a bug) becomes the 503 envelope rather than a framework error.
+ * @internal
+ */
+export function checkedResult(result: unknown): ApiKeyAuthResult {
+  const r = result as ApiKeyAuthResult | null | undefined;
+  if (typeof r === "object" && r !== null) {
+    if (r.ok === true && typeof r.key === "object" && r.key !== null) return r;
+    if (r.ok === false && typeof r.status === "number" && typeof r.body === "object" && typeof r.headers === "object") return r;
+  }
+  return FALLBACK_FAILURE;
 }
