@@ -7,8 +7,8 @@
  */
 import { z } from "zod";
 import { invalidOption } from "../errors.js";
-import { getDefaultKeyFormat, type KeyFormat } from "../format/key-format.js";
-import { parseApiKey } from "../format/parse-api-key.js";
+import { getDefaultKeyFormat, hintOf, type KeyFormat } from "../format/key-format.js";
+import { checkApiKey, failureOf, UNTAGGED } from "../format/parse-api-key.js";
 import { constantTimeEqual } from "../hash/digest.js";
 import { hashWith, normalizePeppers, type Pepper, type PepperOption } from "../hash/hash-api-key.js";
 import {
@@ -29,6 +29,7 @@ import { readBearerToken } from "./authorization-header.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
 import { UsageRecorder } from "./usage-recorder.js";
+import { cacheSchema, VerificationCache, type VerificationCacheOptions } from "./verification-cache.js";
 
 /** Looks up the plan of the account that owns a key: sync or async; `null` for an unknown account. */
 export interface AccountPlans {
@@ -66,6 +67,12 @@ export interface ApiKeyAuthOptions {
   retryAfterSeconds?: number | undefined;
   /** Time source for expiry, revocation and last used. Default `Date.now`. */
   clock?: { now(): number } | undefined;
+  /**
+   * Keep lookups in memory (see docs/verification-cache.md). Found keys are dropped on the
+   * store's revocation announcements, and the cache is bypassed while the announcement channel
+   * is down; a store without announcements caches found keys only with `maxStalenessMs`.
+   */
+  cache?: VerificationCacheOptions | undefined;
 }
 
 /** What a request tells the authenticator. */
@@ -163,6 +170,7 @@ const schema = z.strictObject({
   lastUsedIntervalMs: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   clock: clockSchema.optional(),
+  cache: cacheSchema.optional(),
 });
 
 /**
@@ -203,16 +211,20 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const failures = buildFailures(realm, planName, o.retryAfterSeconds ?? 1);
   const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
   const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000);
-  const environment = o.environment ?? null;
+  const environmentIndex = o.environment === undefined ? null : format.environments.indexOf(o.environment);
   // A plain MemoryKeyStore is read without a promise. Checked per call: a subclass, or a test that
   // replaces getByHash (to make it fail, say), goes through getByHash like any other store.
   const memory = store instanceof MemoryKeyStore ? store : null;
   const memoryGetByHash = MemoryKeyStore.prototype.getByHash;
 
-  const lookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
+  const storeLookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
     memory !== null && memory.getByHash === memoryGetByHash
       ? memory[syncLookup](hash)
       : deadlines.limit(store.getByHash(hash), storeMs);
+  // Nothing subscribes until the first request: creating an authenticator opens no connection.
+  const cache = o.cache === undefined ? null : new VerificationCache(store, o.cache, clock);
+  const lookup =
+    cache === null ? storeLookup : (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => cache.lookup(hash, storeLookup);
 
   function emit(
     request: ApiKeyAuthRequest | undefined,
@@ -249,12 +261,14 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
       emit(request, token, 401, null, null, clock.now());
       return failures[token];
     }
-    const parsed = parseApiKey(token, { format });
-    if (!parsed.ok) {
-      const reason = parsed.reason === "checksum" ? "checksum" : "format";
+    const tag = checkApiKey(token, format);
+    if (tag < UNTAGGED) {
+      const reason = failureOf(tag) === "checksum" ? "checksum" : "format";
       emit(request, reason, 401, null, null, clock.now());
       return failures[reason];
     }
+    // The hint is only needed for events: not built otherwise.
+    const hint = onEvent === undefined ? null : hintOf(format, tag === UNTAGGED ? null : (format.environments[tag] as string), token);
     let record: ApiKeyRecord | null = null;
     for (const pepper of peppers) {
       const hash = hashWith(token, pepper);
@@ -270,7 +284,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     if (record === null) reason = "unknown";
     else if (record.revokedAt !== null && record.revokedAt.getTime() <= now) reason = "revoked";
     else if (record.expiresAt !== null && record.expiresAt.getTime() <= now) reason = "expired";
-    else if (environment !== null && parsed.environment !== environment) reason = "environment";
+    else if (environmentIndex !== null && tag !== environmentIndex) reason = "environment";
     if (reason === undefined && accounts !== undefined) {
       const pending = accounts.getPlan((record as ApiKeyRecord).accountId);
       const plan = typeof (pending as Promise<unknown> | null)?.then === "function" ? await deadlines.limit(pending, accountsMs) : pending;
@@ -286,12 +300,12 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     }
     if (reason !== undefined) {
       const failure = failures[reason];
-      emit(request, reason, failure.status, parsed.hint, record, now);
+      emit(request, reason, failure.status, hint, record, now);
       return failure;
     }
     const r = record as ApiKeyRecord;
     usage.note(r.id, now);
-    emit(request, "ok", 200, parsed.hint, r, now);
+    emit(request, "ok", 200, hint, r, now);
     return {
       ok: true,
       key: {
@@ -307,17 +321,17 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
 
   return {
     realm,
-    async authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
-      try {
-        if (typeof request !== "object" || request === null) return failures.missing;
-        return await check(request);
-      } catch {
-        // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer.
+    authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
+      if (typeof request !== "object" || request === null) return Promise.resolve(failures.missing);
+      // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer all give 503.
+      // (check is async, so whatever it throws arrives here as a rejection.)
+      return check(request).catch(() => {
         emit(request, "unavailable", 503, null, null, Date.now());
         return failures.unavailable;
-      }
+      });
     },
     close(): Promise<void> {
+      cache?.close();
       return usage.flush();
     },
   };

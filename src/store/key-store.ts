@@ -101,7 +101,9 @@ export interface KeyStore {
   /**
    * Optional: call `listener` for every revocation, made here or by another server sharing the
    * store. Returns a function that stops listening. `onStatus(false)` says the channel is down
-   * (announcements may be missed), `onStatus(true)` that it is back.
+   * (announcements may be missed), `onStatus(true)` that it is back. A store whose channel is not
+   * live yet when this returns calls `onStatus(false)` during the call and `onStatus(true)` once
+   * it is; a store that never calls `onStatus` is taken to be live at once (as MemoryKeyStore).
    */
   subscribeRevocations?(
     listener: (revocation: ApiKeyRevocation) => void,

@@ -1,0 +1,210 @@
+/**
+ * The verification cache (DESIGN §5, the "(cache)" step): answers repeated lookups of the same
+ * hash from process memory, so most requests never reach the store, while a revocation made on
+ * any server still takes effect within the announcement's delivery time.
+ *
+ * Rules, in the order they matter:
+ * - Found records are kept only while the store's revocation channel is live: every
+ *   announcement drops its hash, and when the channel drops the whole cache is flushed and
+ *   bypassed until it is back. A store without announcements gets no cached active keys unless
+ *   the user accepts a staleness bound (`maxStalenessMs`).
+ * - A lookup that started before an invalidation never writes its (possibly stale) answer: every
+ *   invalidation bumps a generation, and an answer is kept only if the generation it started in
+ *   is still current.
+ * - "Not found" is kept only briefly (`negativeTtlMs`), since a key created later must work.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { ApiKeyRecord, KeyStore } from "../store/key-store.js";
+
+/** Options of the verification cache: `createApiKeyAuth({ cache: { ttlMs, max } })`. */
+export interface VerificationCacheOptions {
+  /** How long a found key is kept (ms). Revocation announcements drop it sooner. */
+  ttlMs: number;
+  /** At most this many found keys, and as many "not found" answers; keys not used lately go first. */
+  max: number;
+  /**
+   * The longest a cached answer may be out of date (ms). Needed to cache active keys at all on a
+   * store that cannot announce revocations (then a revoked key may pass for up to this long);
+   * on a store that can, it further caps `ttlMs`.
+   */
+  maxStalenessMs?: number | undefined;
+  /** How long "no such key" is kept (ms). Default `min(ttlMs, 5000)`; `0` turns it off. */
+  negativeTtlMs?: number | undefined;
+}
+
+/** @internal */
+export const cacheSchema = z.strictObject({
+  ttlMs: z.number().int().positive(),
+  max: z.number().int().positive(),
+  maxStalenessMs: z.number().int().nonnegative().optional(),
+  negativeTtlMs: z.number().int().nonnegative().optional(),
+});
+
+type Lookup = (hash: string) => ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+
+interface Entry {
+  readonly record: ApiKeyRecord;
+  readonly expires: number;
+  /** Set on a hit, cleared when eviction passes over it (a second chance: LRU-ish, O(1) per hit). */
+  used: boolean;
+}
+
+/**
+ * `idle`: not subscribed yet (nothing runs until the first request); `down`: the channel is not
+ * live, bypass; `up`: live, cache; `none`: the store has no channel (negatives and, with
+ * `maxStalenessMs`, bounded positives only).
+ */
+type ChannelState = "idle" | "down" | "up" | "none";
+
+/** @internal */
+export class VerificationCache {
+  private readonly found = new Map<string, Entry>();
+  private readonly missing = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<ApiKeyRecord | null>>();
+  private generation = 0;
+  private state: ChannelState = "idle";
+  private unsubscribe: (() => void) | undefined;
+  private readonly positiveTtlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly max: number;
+  /** The user accepted stale answers (`maxStalenessMs`): positives are cached even without a channel. */
+  private readonly staleOk: boolean;
+
+  constructor(
+    private readonly store: KeyStore,
+    options: VerificationCacheOptions,
+    private readonly clock: { now(): number },
+  ) {
+    this.positiveTtlMs = Math.min(options.ttlMs, options.maxStalenessMs ?? Infinity);
+    this.negativeTtlMs = Math.min(options.negativeTtlMs ?? Math.min(options.ttlMs, 5_000), options.maxStalenessMs ?? Infinity);
+    this.max = options.max;
+    this.staleOk = options.maxStalenessMs !== undefined;
+  }
+
+  /** The record for `hash` from memory, or from `load` (sync when both are). */
+  lookup(hash: string, load: Lookup): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+    if (this.state === "idle") this.start();
+    if (this.state === "down") return load(hash);
+    const now = this.clock.now();
+    const entry = this.found.get(hash);
+    if (entry !== undefined) {
+      if (entry.expires > now) {
+        entry.used = true;
+        return entry.record;
+      }
+      this.found.delete(hash);
+    } else {
+      const until = this.missing.get(hash);
+      if (until !== undefined) {
+        if (until > now) return null;
+        this.missing.delete(hash);
+      }
+    }
+    const pending = this.inflight.get(hash);
+    if (pending !== undefined) return pending;
+    const generation = this.generation;
+    const result = load(hash);
+    if (!(result instanceof Promise)) {
+      this.keep(hash, result, generation, now);
+      return result;
+    }
+    const settled = result.then(
+      (record) => {
+        if (this.inflight.get(hash) === settled) this.inflight.delete(hash);
+        this.keep(hash, record, generation, now);
+        return record;
+      },
+      (error: unknown) => {
+        if (this.inflight.get(hash) === settled) this.inflight.delete(hash);
+        throw error;
+      },
+    );
+    // Concurrent misses on one hash share one store round trip.
+    this.inflight.set(hash, settled);
+    return settled;
+  }
+
+  /** Unsubscribe and forget everything; the next lookup subscribes again. */
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.state = "idle";
+    this.invalidateAll();
+  }
+
+  private keep(hash: string, record: ApiKeyRecord | null, generation: number, startedAt: number): void {
+    // An invalidation (announcement, channel change, close) happened since the lookup started:
+    // its answer may predate a revocation, so it is used once and not kept.
+    if (generation !== this.generation || this.state === "down" || this.state === "idle") return;
+    if (record === null) {
+      if (this.negativeTtlMs > 0) bounded(this.missing, hash, startedAt + this.negativeTtlMs, this.max);
+      return;
+    }
+    if (this.state === "none" && !this.staleOk && !cannotPass(record, startedAt)) return;
+    const found = this.found;
+    found.delete(hash);
+    found.set(hash, { record, expires: startedAt + this.positiveTtlMs, used: false });
+    // Evict the oldest entry not used since eviction last passed it; used ones go to the young end.
+    while (found.size > this.max) {
+      const [oldestHash, oldest] = found.entries().next().value as [string, Entry];
+      found.delete(oldestHash);
+      if (!oldest.used || oldestHash === hash) break;
+      oldest.used = false;
+      found.set(oldestHash, oldest);
+    }
+  }
+
+  private start(): void {
+    if (typeof this.store.subscribeRevocations !== "function") {
+      this.state = "none";
+      return;
+    }
+    // Until the store says otherwise the channel is live (a store that never calls onStatus, like
+    // MemoryKeyStore, is live at once); a networked store says `false` during this call.
+    this.state = "down";
+    let told = false;
+    this.unsubscribe = this.store.subscribeRevocations(
+      (revocation) => {
+        this.generation++;
+        this.found.delete(revocation.hash);
+        this.missing.delete(revocation.hash);
+        this.inflight.delete(revocation.hash);
+      },
+      (connected) => {
+        told = true;
+        if (this.state === "idle") return;
+        // Either way the past is suspect: while down, announcements may have been missed.
+        this.state = connected ? "up" : "down";
+        this.invalidateAll();
+      },
+    );
+    if (!told) this.state = "up";
+  }
+
+  private invalidateAll(): void {
+    this.generation++;
+    this.found.clear();
+    this.missing.clear();
+    this.inflight.clear();
+  }
+}
+
+/** A record that can never be accepted again: revoked or expired already. */
+function cannotPass(record: ApiKeyRecord, now: number): boolean {
+  return (
+    (record.revokedAt !== null && record.revokedAt.getTime() <= now) ||
+    (record.expiresAt !== null && record.expiresAt.getTime() <= now)
+  );
+}
+
+/** Set, dropping the oldest entry beyond `max`. */
+function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+}

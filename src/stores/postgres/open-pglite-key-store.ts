@@ -1,0 +1,57 @@
+/**
+ * The embedded default: a PostgresKeyStore on PGlite in a data folder, migrated and ready.
+ *
+ * @module
+ */
+import { PostgresKeyStore } from "./postgres-key-store.js";
+import type { PGliteLike } from "./sql-client.js";
+
+/** Options of {@link openPGliteKeyStore}. */
+export interface OpenPGliteKeyStoreOptions {
+  /** Folder that holds the database (created if missing). Omitted: in memory, gone at exit. */
+  dataDir?: string | undefined;
+  /** Table name. Default `"api_keys"`. */
+  table?: string | undefined;
+  /** Schema of the table. Default `"public"`. */
+  schema?: string | undefined;
+}
+
+/** An opened embedded store. */
+export interface OpenedPGliteKeyStore {
+  /** The store, migrated. */
+  readonly store: PostgresKeyStore;
+  /** The PGlite instance, for your own tables and queries. */
+  readonly db: PGliteLike & { close(): Promise<void> };
+  /** Close the database (flushes it to the data folder). */
+  close(): Promise<void>;
+}
+
+/**
+ * Open (or create) an embedded PostgreSQL database with PGlite, and a migrated
+ * {@link PostgresKeyStore} on it. Keys survive a restart when `dataDir` is given. One process
+ * at a time may open a data folder: for several servers, use PostgreSQL (a `pg` Pool) instead.
+ * Needs the optional peer dependency `@electric-sql/pglite`.
+ *
+ * @example
+ * ```ts
+ * import { openPGliteKeyStore } from "@fluenzr/api-keys/postgres";
+ * import { createApiKeyAuth } from "@fluenzr/api-keys";
+ *
+ * const { store, close } = await openPGliteKeyStore({ dataDir: "./.data/api-keys" });
+ * const auth = createApiKeyAuth({ store });
+ * process.on("SIGTERM", () => void auth.close().then(close));
+ * ```
+ */
+export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}): Promise<OpenedPGliteKeyStore> {
+  // Loaded here, on call: importing this subpath loads no database package.
+  const { PGlite } = await import("@electric-sql/pglite");
+  const db = await PGlite.create(options.dataDir);
+  try {
+    const store = new PostgresKeyStore({ client: db, table: options.table, schema: options.schema });
+    await store.migrate();
+    return { store, db, close: () => db.close() };
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * A KeyStore on PostgreSQL (DESIGN §6): a `pg` Pool for a database server, or a PGlite instance
+ * for an embedded one, with the same SQL. Revocation keeps the earliest time in one statement and
+ * announces itself with NOTIFY; last used is written in one statement per batch that never moves
+ * a time back.
+ *
+ * @module
+ */
+import { ApiKeyError, invalidOption } from "../../errors.js";
+import type {
+  ApiKeyRecord,
+  ApiKeyRevocation,
+  ApiKeyUsage,
+  KeyStore,
+  RevokeOptions,
+} from "../../store/key-store.js";
+import {
+  AcknowledgementWaiter,
+  parseAcknowledgement,
+  PRESENCE_TTL_MS,
+  reportUnconfirmed,
+  warnUnconfirmed,
+  type Presence,
+  type UnconfirmedRevocationHandler,
+} from "../acknowledgements.js";
+import { applyMigrations, SCHEMA_VERSION, type SchemaNames } from "./migrations.js";
+import { COLUMNS, toRecord, type Row } from "./record-row.js";
+import { quoteChannel, RevocationChannel } from "./revocation-channel.js";
+import {
+  clientKind,
+  inTransaction,
+  type ClientKind,
+  type PGliteLike,
+  type PgPoolLike,
+  type PostgresClient,
+  type SqlQueryable,
+} from "./sql-client.js";
+
+/** Options of {@link PostgresKeyStore}. */
+export interface PostgresKeyStoreOptions {
+  /** A `pg` Pool (`new Pool({ connectionString })`) or a PGlite instance (`new PGlite("./data")`). */
+  client: PostgresClient;
+  /** Table name. Default `"api_keys"`. Lower-case letters, digits and `_`, at most 40 characters. */
+  table?: string | undefined;
+  /** Schema (namespace) of the table. Default `"public"`. */
+  schema?: string | undefined;
+  /** NOTIFY channel for revocations. Default `"<table>_revoked"`; set it when two tables share a name. */
+  channel?: string | undefined;
+  /**
+   * Confirmed revocation: `revoke()` resolves only once every process listening for revocations
+   * (every authenticator with a cache, on any server) has dropped the key, or after this many ms,
+   * telling `onUnconfirmed` which processes did not confirm (the key is revoked either way).
+   * Default: off (`revoke()` resolves as soon as the revocation is stored and announced).
+   */
+  confirmTimeoutMs?: number | undefined;
+  /** Told when a confirmation timed out, with the silent processes (`host:pid`). Default: `console.warn`. */
+  onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
+}
+
+/** What {@link PostgresKeyStore.migrate} did. */
+export interface PostgresMigrationResult {
+  /** Versions applied by this call (empty when the schema was already current). */
+  readonly applied: readonly number[];
+  /** The schema version now in place. */
+  readonly version: number;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+function storeError(message: string, cause: unknown): ApiKeyError {
+  return new ApiKeyError("STORE_ERROR", message, { cause });
+}
+
+/**
+ * A {@link KeyStore} on PostgreSQL: over a `pg` Pool, or over PGlite for an embedded database that
+ * needs no server. Call {@link PostgresKeyStore.migrate} once at start-up (it is idempotent).
+ * Revocations are announced with NOTIFY, so authenticators with a cache on every server drop a
+ * revoked key within milliseconds.
+ *
+ * Import from `@fluenzr/api-keys/postgres`. Needs the optional peer dependency `pg` or
+ * `@electric-sql/pglite`.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { PostgresKeyStore } from "@fluenzr/api-keys/postgres";
+ * import { createApiKeyAuth } from "@fluenzr/api-keys";
+ *
+ * const client = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = new PostgresKeyStore({ client });
+ * await store.migrate();
+ * const auth = createApiKeyAuth({ store, cache: { ttlMs: 60_000, max: 10_000 } });
+ * ```
+ */
+export class PostgresKeyStore implements KeyStore {
+  /** The client given (Pool or PGlite). */
+  readonly client: PostgresClient;
+  /** The NOTIFY channel revocations are announced on. */
+  readonly channel: string;
+  private readonly kind: ClientKind;
+  private readonly names: SchemaNames;
+  private readonly revocations: RevocationChannel;
+  private readonly ackChannel: string;
+  private readonly confirmTimeoutMs: number | undefined;
+  private readonly onUnconfirmed: UnconfirmedRevocationHandler;
+
+  constructor(options: PostgresKeyStoreOptions) {
+    if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
+    this.kind = clientKind(options.client);
+    this.client = options.client;
+    const table = options.table ?? "api_keys";
+    const schema = options.schema ?? "public";
+    if (!IDENTIFIER.test(table)) invalidOption("table", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
+    if (!IDENTIFIER.test(schema)) invalidOption("schema", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
+    this.channel = options.channel ?? `${table}_revoked`;
+    // pg_notify() refuses channel names of 64 bytes or more, and "_ack" is added for acknowledgements.
+    if (!/^[\x21-\x7e]{1,59}$/.test(this.channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
+    this.ackChannel = `${this.channel}_ack`;
+    const confirm = options.confirmTimeoutMs;
+    if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
+    this.confirmTimeoutMs = confirm;
+    if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
+    this.onUnconfirmed = options.onUnconfirmed ?? warnUnconfirmed;
+    this.names = {
+      table: `"${schema}"."${table}"`,
+      migrations: `"${schema}"."${table}_migrations"`,
+      listeners: `"${schema}"."${table}_listeners"`,
+      hashIndex: `"${table}_hash_key"`,
+      accountIndex: `"${table}_account_idx"`,
+      lockKey: `${schema}.${table}`,
+    };
+    this.revocations = new RevocationChannel(this.client, this.kind, this.channel, {
+      listeners: this.names.listeners,
+      ackChannel: this.ackChannel,
+    });
+  }
+
+  /**
+   * Create or upgrade the table and its indexes. Idempotent and safe to run from several servers
+   * at once (an advisory lock serialises them); versions are kept in `<table>_migrations`.
+   */
+  async migrate(): Promise<PostgresMigrationResult> {
+    const applied = await inTransaction(this.client, this.kind, (q) => applyMigrations(q, this.names));
+    return { applied, version: SCHEMA_VERSION };
+  }
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    try {
+      await this.client.query(
+        `INSERT INTO ${this.names.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          record.id,
+          record.accountId,
+          record.name,
+          record.hash,
+          record.hint,
+          record.environment,
+          record.permissions,
+          record.createdAt.toISOString(),
+          record.createdBy,
+          record.lastUsedAt?.toISOString() ?? null,
+          record.revokedAt?.toISOString() ?? null,
+          record.revokedReason,
+          record.expiresAt?.toISOString() ?? null,
+          record.rotatedFromId,
+          record.metadata === null ? null : JSON.stringify(record.metadata),
+        ],
+      );
+    } catch (error) {
+      // 23505: unique_violation, on the primary key (id) or the hash index.
+      if ((error as { code?: unknown }).code === "23505") {
+        throw new ApiKeyError("DUPLICATE_KEY", "A key with this id or hash is already stored", { cause: error });
+      }
+      throw storeError("Could not insert the key", error);
+    }
+  }
+
+  async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.client.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE hash = $1`, [hash]);
+    return rows.length === 0 ? null : toRecord(rows[0] as Row);
+  }
+
+  async getById(id: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.client.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE id = $1`, [id]);
+    return rows.length === 0 ? null : toRecord(rows[0] as Row);
+  }
+
+  async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.client.query(
+      `SELECT ${COLUMNS} FROM ${this.names.table} WHERE account_id = $1 ORDER BY created_at, id`,
+      [accountId],
+    );
+    return (rows as Row[]).map(toRecord);
+  }
+
+  async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    if (this.confirmTimeoutMs !== undefined) return this.revokeConfirmed(id, options, this.confirmTimeoutMs);
+    const changed = await this.revokeOn(this.client, id, options);
+    // Unknown, or already revoked at an earlier time: answer with what is stored.
+    return changed ?? this.getById(id);
+  }
+
+  /** The revoking statement on `q`: the record if it changed, else `null`. */
+  private async revokeOn(q: SqlQueryable, id: string, options: RevokeOptions): Promise<ApiKeyRecord | null> {
+    const at = (options.at ?? new Date()).toISOString();
+    // One statement: only an earlier time wins (row lock under concurrent revokes), and the
+    // NOTIFY is part of the same transaction, sent to listeners when it commits.
+    const { rows } = await q.query(
+      `UPDATE ${this.names.table} SET revoked_at = $2, revoked_reason = $3
+       WHERE id = $1 AND (revoked_at IS NULL OR revoked_at > $2::timestamptz)
+       RETURNING ${COLUMNS}, pg_notify($4, json_build_object('id', id, 'hash', hash)::text)::text AS notified`,
+      [id, at, options.reason ?? "revoked", this.channel],
+    );
+    return rows.length > 0 ? toRecord(rows[0] as Row) : null;
+  }
+
+  /** Revoke, then wait for every present listener's acknowledgement (heard from before the commit). */
+  private async revokeConfirmed(id: string, options: RevokeOptions, timeoutMs: number): Promise<ApiKeyRecord | null> {
+    const waiter = new AcknowledgementWaiter();
+    const confirm = async (q: SqlQueryable): Promise<ApiKeyRecord | null> => {
+      const changed = await this.revokeOn(q, id, options);
+      if (changed === null) return this.getById(id);
+      const { rows } = await q.query(
+        `SELECT id, name FROM ${this.names.listeners} WHERE seen_at > now() - make_interval(secs => $1)`,
+        [PRESENCE_TTL_MS / 1000],
+      );
+      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(changed.hash, rows as Presence[], timeoutMs), timeoutMs);
+      return changed;
+    };
+    if (this.kind === "pglite") {
+      const db = this.client as PGliteLike;
+      const unlisten = await db.listen(quoteChannel(this.ackChannel), (payload) => waiter.hear(parseAcknowledgement(payload)));
+      try {
+        return await confirm(db);
+      } finally {
+        await unlisten().catch(() => {});
+      }
+    }
+    // The acknowledgements are heard on the connection that revokes, LISTENing before it commits.
+    const conn = await (this.client as PgPoolLike).connect();
+    const onNotification = (message: { channel: string; payload?: string | undefined }): void => {
+      if (message.channel === this.ackChannel) waiter.hear(parseAcknowledgement(message.payload));
+    };
+    let broken: Error | undefined;
+    try {
+      conn.on("notification", onNotification);
+      await conn.query(`LISTEN ${quoteChannel(this.ackChannel)}`);
+      return await confirm(conn);
+    } finally {
+      try {
+        await conn.query("UNLISTEN *");
+      } catch (error) {
+        broken = error as Error;
+      }
+      conn.removeListener("notification", onNotification);
+      conn.release(broken);
+    }
+  }
+
+  async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    if (batch.length === 0) return;
+    // One row per id (the latest time): UPDATE ... FROM would pick an arbitrary one of several.
+    const latest = new Map<string, number>();
+    for (const { id, lastUsedAt } of batch) {
+      const t = lastUsedAt.getTime();
+      if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
+    }
+    const ids = [...latest.keys()];
+    const times = ids.map((id) => new Date(latest.get(id) as number).toISOString());
+    await this.client.query(
+      `UPDATE ${this.names.table} AS k SET last_used_at = u.at
+       FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)
+       WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+      [ids, times],
+    );
+  }
+
+  /**
+   * Hear about every revocation on this table, made by any server (LISTEN/NOTIFY). With a Pool
+   * this holds one connection for as long as anyone listens; it reconnects by itself. `onStatus`
+   * hears `false` at once and `true` when LISTEN is live, `false` again if the connection drops.
+   */
+  subscribeRevocations(
+    listener: (revocation: ApiKeyRevocation) => void,
+    onStatus?: (connected: boolean) => void,
+  ): () => void {
+    return this.revocations.subscribe(listener, onStatus);
+  }
+}

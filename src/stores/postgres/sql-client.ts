@@ -1,0 +1,86 @@
+/**
+ * The two PostgreSQL clients the store accepts, seen through one small interface: a `pg` Pool
+ * (a network server, many connections) or a PGlite instance (PostgreSQL in WebAssembly, one
+ * in-process connection). Both speak the same SQL; they differ in how a transaction is held and
+ * how LISTEN is done, so only those two things are adapted here.
+ *
+ * @module
+ */
+import { invalidOption } from "../../errors.js";
+
+/** Rows as both clients return them (pg: `rows`, `rowCount`; PGlite: `rows`, `affectedRows`). */
+export interface SqlResult {
+  rows: unknown[];
+}
+
+/** Anything with pg's `query(text, values)`. */
+export interface SqlQueryable {
+  query(text: string, values?: unknown[]): Promise<SqlResult>;
+}
+
+/** The parts of a `pg` PoolClient the store uses. */
+export interface PgPoolClientLike extends SqlQueryable {
+  release(error?: Error | boolean): void;
+  on(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
+  removeListener(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
+  removeListener(event: "error", listener: (error: Error) => void): unknown;
+  removeListener(event: "end", listener: () => void): unknown;
+}
+
+/** The parts of a `pg` Pool the store uses. */
+export interface PgPoolLike extends SqlQueryable {
+  connect(): Promise<PgPoolClientLike>;
+  readonly totalCount: number;
+}
+
+/** The parts of a PGlite instance the store uses. */
+export interface PGliteLike extends SqlQueryable {
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
+  transaction<T>(callback: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+}
+
+/** A `pg` Pool or a PGlite instance. */
+export type PostgresClient = PgPoolLike | PGliteLike;
+
+/** @internal */
+export type ClientKind = "pool" | "pglite";
+
+/** Tell a Pool from a PGlite instance by shape, so neither package has to be loaded. @internal */
+export function clientKind(client: unknown): ClientKind {
+  const c = client as Record<string, unknown> | null;
+  if (c === null || typeof c !== "object" || typeof c.query !== "function") {
+    invalidOption("client", "expected a pg Pool or a PGlite instance");
+  }
+  if (typeof c.listen === "function" && typeof c.transaction === "function") return "pglite";
+  // A pg.Client also has connect(); only a Pool counts its clients.
+  if (typeof c.connect === "function" && typeof c.totalCount === "number") return "pool";
+  invalidOption("client", "expected a pg Pool (not a single pg.Client) or a PGlite instance");
+}
+
+/** Run `fn` inside one transaction on one connection. @internal */
+export async function inTransaction<T>(
+  client: PostgresClient,
+  kind: ClientKind,
+  fn: (q: SqlQueryable) => Promise<T>,
+): Promise<T> {
+  if (kind === "pglite") return (client as PGliteLike).transaction((tx) => fn(tx));
+  const conn = await (client as PgPoolLike).connect();
+  let broken: Error | undefined;
+  try {
+    await conn.query("BEGIN");
+    const out = await fn(conn);
+    await conn.query("COMMIT");
+    return out;
+  } catch (error) {
+    try {
+      await conn.query("ROLLBACK");
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    throw error;
+  } finally {
+    conn.release(broken);
+  }
+}

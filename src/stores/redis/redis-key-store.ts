@@ -1,0 +1,228 @@
+/**
+ * A KeyStore on Redis (DESIGN §6), over an ioredis client. Layout under the prefix:
+ * `h:<hash>` a hash with the record (immutable fields as JSON, plus `lastUsedAt`, `revokedAt`,
+ * `revokedReason`), `id:<id>` the hash of key `id`, `acct:<accountId>` a sorted set of the
+ * account's hashes by creation time. Multi-key changes are Lua scripts: each is one atomic step.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { ApiKeyError, invalidOption } from "../../errors.js";
+import type {
+  ApiKeyRecord,
+  ApiKeyRevocation,
+  ApiKeyUsage,
+  KeyStore,
+  RevokeOptions,
+} from "../../store/key-store.js";
+import {
+  AcknowledgementWaiter,
+  parseAcknowledgement,
+  PRESENCE_TTL_MS,
+  reportUnconfirmed,
+  warnUnconfirmed,
+  type Presence,
+  type UnconfirmedRevocationHandler,
+} from "../acknowledgements.js";
+import { toRecord, type StoredFields } from "./record-hash.js";
+import { RevocationSubscriber } from "./revocation-subscriber.js";
+import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, RECORD_USAGE, REVOKE } from "./scripts.js";
+
+/** Options of {@link RedisKeyStore}. */
+export interface RedisKeyStoreOptions {
+  /** An ioredis client (`new Redis(process.env.REDIS_URL)`). Revocations are heard on a `duplicate()` of it. */
+  client: Redis;
+  /** Prefix of every key the store writes, and of its pub/sub channel. Default `"apikeys:"`. */
+  prefix?: string | undefined;
+  /**
+   * Confirmed revocation: `revoke()` resolves only once every process listening for revocations
+   * (every authenticator with a cache, on any server) has dropped the key, or after this many ms,
+   * telling `onUnconfirmed` which processes did not confirm (the key is revoked either way).
+   * Default: off (`revoke()` resolves as soon as the revocation is stored and announced).
+   */
+  confirmTimeoutMs?: number | undefined;
+  /** Told when a confirmation timed out, with the silent processes (`host:pid`). Default: `console.warn`. */
+  onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
+}
+
+const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
+
+/**
+ * A {@link KeyStore} on Redis, over an ioredis client. Every change that touches several keys
+ * (insert, revoke, last used) is one Lua script, so it is atomic; a revocation is published on
+ * `<prefix>revoked` in the same step, so authenticators with a cache on every server drop the key
+ * within milliseconds. Run Redis with persistence (AOF) if keys must survive a restart.
+ *
+ * Import from `@fluenzr/api-keys/redis`. Needs the optional peer dependency `ioredis`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { RedisKeyStore } from "@fluenzr/api-keys/redis";
+ * import { createApiKeyAuth } from "@fluenzr/api-keys";
+ *
+ * const store = new RedisKeyStore({ client: new Redis(process.env.REDIS_URL!) });
+ * const auth = createApiKeyAuth({ store, cache: { ttlMs: 60_000, max: 10_000 } });
+ * ```
+ */
+export class RedisKeyStore implements KeyStore {
+  /** The client given. */
+  readonly client: Redis;
+  /** The key prefix. */
+  readonly prefix: string;
+  /** The pub/sub channel revocations are published on. */
+  readonly channel: string;
+  private readonly subscriber: RevocationSubscriber;
+  private readonly listenersKey: string;
+  private readonly ackChannel: string;
+  private readonly confirmTimeoutMs: number | undefined;
+  private readonly onUnconfirmed: UnconfirmedRevocationHandler;
+
+  constructor(options: RedisKeyStoreOptions) {
+    if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
+    const c = options.client as unknown as Record<string, unknown> | null;
+    if (c === null || typeof c !== "object" || typeof c.evalsha !== "function" || typeof c.duplicate !== "function") {
+      invalidOption("client", "expected an ioredis client");
+    }
+    this.client = options.client;
+    this.prefix = options.prefix ?? "apikeys:";
+    if (typeof this.prefix !== "string" || this.prefix.length > 100) invalidOption("prefix", "a string of at most 100 characters");
+    this.channel = `${this.prefix}revoked`;
+    this.listenersKey = `${this.prefix}listeners`;
+    this.ackChannel = `${this.prefix}revoked:ack`;
+    const confirm = options.confirmTimeoutMs;
+    if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
+    this.confirmTimeoutMs = confirm;
+    if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
+    this.onUnconfirmed = options.onUnconfirmed ?? warnUnconfirmed;
+    this.subscriber = new RevocationSubscriber(this.client, this.channel, { listeners: this.listenersKey, ackChannel: this.ackChannel });
+  }
+
+  /** EVALSHA, loading the script on the first NOSCRIPT (a restarted or flushed server). */
+  private async run(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(sha1(script), keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error | undefined)?.message).startsWith("NOSCRIPT")) throw error;
+      return this.client.eval(script, keys.length, ...keys, ...args);
+    }
+  }
+
+  private recordKey(hash: string): string {
+    return `${this.prefix}h:${hash}`;
+  }
+
+  private idKey(id: string): string {
+    return `${this.prefix}id:${id}`;
+  }
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    const stored: StoredFields = {
+      id: record.id,
+      accountId: record.accountId,
+      name: record.name,
+      hash: record.hash,
+      hint: record.hint,
+      environment: record.environment,
+      permissions: record.permissions,
+      createdAt: record.createdAt.getTime(),
+      createdBy: record.createdBy,
+      expiresAt: record.expiresAt?.getTime() ?? null,
+      rotatedFromId: record.rotatedFromId,
+      metadata: record.metadata,
+    };
+    const inserted = await this.run(
+      INSERT,
+      [this.recordKey(record.hash), this.idKey(record.id), `${this.prefix}acct:${record.accountId}`],
+      [
+        record.hash,
+        JSON.stringify(stored),
+        record.lastUsedAt?.getTime() ?? "",
+        record.revokedAt?.getTime() ?? "",
+        record.revokedReason ?? "revoked",
+        record.createdAt.getTime(),
+      ],
+    );
+    if (inserted !== 1) throw new ApiKeyError("DUPLICATE_KEY", "A key with this id or hash is already stored");
+  }
+
+  async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    // One round trip: HGETALL of a missing key is an empty object.
+    return toRecord(await this.client.hgetall(this.recordKey(hash)));
+  }
+
+  async getById(id: string): Promise<ApiKeyRecord | null> {
+    return toRecord((await this.run(GET_BY_ID, [this.idKey(id)], [`${this.prefix}h:`])) as string[] | null);
+  }
+
+  async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    const replies = (await this.run(LIST_BY_ACCOUNT, [`${this.prefix}acct:${accountId}`], [`${this.prefix}h:`])) as string[][];
+    const out: ApiKeyRecord[] = [];
+    for (const reply of replies) {
+      const record = toRecord(reply);
+      if (record !== null) out.push(record);
+    }
+    // The sorted set orders equal times by hash; the contract's order is by creation, then id.
+    return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    if (this.confirmTimeoutMs === undefined) return (await this.revokeOnce(id, options)).record;
+    // Acknowledgements are heard from before the revocation is published, so none is missed.
+    const waiter = new AcknowledgementWaiter();
+    const sub = this.client.duplicate();
+    sub.on("error", () => {});
+    try {
+      sub.on("message", (channel: string, message: string) => {
+        if (channel === this.ackChannel) waiter.hear(parseAcknowledgement(message));
+      });
+      await sub.subscribe(this.ackChannel);
+      const { record, changed } = await this.revokeOnce(id, options);
+      if (record === null || !changed) return record;
+      const members = await this.client.zrangebyscore(this.listenersKey, Date.now() - PRESENCE_TTL_MS, "+inf");
+      const present = members.flatMap((m) => {
+        try {
+          return [JSON.parse(m) as Presence];
+        } catch {
+          return [];
+        }
+      });
+      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(record.hash, present, this.confirmTimeoutMs), this.confirmTimeoutMs);
+      return record;
+    } finally {
+      sub.disconnect();
+    }
+  }
+
+  private async revokeOnce(id: string, options: RevokeOptions): Promise<{ record: ApiKeyRecord | null; changed: boolean }> {
+    const at = (options.at ?? new Date()).getTime();
+    const reply = (await this.run(REVOKE, [this.idKey(id)], [at, options.reason ?? "revoked", `${this.prefix}h:`, this.channel, id])) as
+      | [number, string[]]
+      | null;
+    return reply === null ? { record: null, changed: false } : { record: toRecord(reply[1]), changed: reply[0] === 1 };
+  }
+
+  async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    if (batch.length === 0) return;
+    const latest = new Map<string, number>();
+    for (const { id, lastUsedAt } of batch) {
+      const t = lastUsedAt.getTime();
+      if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
+    }
+    const ids = [...latest.keys()];
+    await this.run(RECORD_USAGE, ids.map((id) => this.idKey(id)), [`${this.prefix}h:`, ...ids.map((id) => latest.get(id) as number)]);
+  }
+
+  /**
+   * Hear about every revocation under this prefix, made by any server (Redis pub/sub on a
+   * `duplicate()` connection, opened for the first listener and closed after the last).
+   * `onStatus` hears `false` at once, `true` once subscribed, `false` if the connection drops.
+   */
+  subscribeRevocations(
+    listener: (revocation: ApiKeyRevocation) => void,
+    onStatus?: (connected: boolean) => void,
+  ): () => void {
+    return this.subscriber.subscribe(listener, onStatus);
+  }
+}

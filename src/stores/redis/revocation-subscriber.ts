@@ -1,0 +1,166 @@
+/**
+ * Revocation announcements over Redis pub/sub, shared by every subscriber of one store. A
+ * connection in subscriber mode can run no other command, so it is a `duplicate()` of the
+ * caller's client, opened when the first listener arrives and closed with the last. Subscribers
+ * hear `false` at once and `true` only once SUBSCRIBE is acknowledged, and `false` whenever the
+ * connection drops (ioredis reconnects by itself; we subscribe again before saying `true`).
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import type { ApiKeyRevocation } from "../../store/key-store.js";
+import { HEARTBEAT_MS, newPresence, type Presence } from "../acknowledgements.js";
+
+interface Subscriber {
+  readonly listener: (revocation: ApiKeyRevocation) => void;
+  readonly onStatus: ((connected: boolean) => void) | undefined;
+}
+
+/** @internal */
+export class RevocationSubscriber {
+  private readonly subscribers = new Set<Subscriber>();
+  private connection: Redis | undefined;
+  private connected = false;
+  private presence: Presence | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly channel: string,
+    /** Sorted set of listening processes (score: last heartbeat), and the acknowledgement channel. */
+    private readonly confirm: { readonly listeners: string; readonly ackChannel: string },
+  ) {}
+
+  subscribe(listener: (revocation: ApiKeyRevocation) => void, onStatus?: (connected: boolean) => void): () => void {
+    const sub: Subscriber = { listener, onStatus };
+    this.subscribers.add(sub);
+    safe(() => onStatus?.(this.connected));
+    if (this.connection === undefined) this.open();
+    return () => {
+      if (!this.subscribers.delete(sub)) return;
+      if (this.subscribers.size === 0) this.close();
+    };
+  }
+
+  private open(): void {
+    const conn = this.client.duplicate();
+    this.connection = conn;
+    const current = (): boolean => this.connection === conn;
+    const listen = (): void => {
+      conn
+        .subscribe(this.channel)
+        .then(() => this.join())
+        .then(
+          () => {
+            if (current() && conn.status === "ready") this.setStatus(true);
+          },
+          () => {
+            // The connection went away while subscribing: "close" reports it and "ready" retries.
+          },
+        );
+    };
+    conn.on("message", (channel: string, message: string) => {
+      if (channel !== this.channel || !current()) return;
+      const revocation = parse(message);
+      if (revocation === null) return;
+      for (const s of this.subscribers) safe(() => s.listener(revocation));
+      // The listeners (caches) have dropped the key: say so, for a revoke that waits for everyone.
+      const presence = this.presence;
+      if (presence !== undefined) {
+        this.client.publish(this.confirm.ackChannel, JSON.stringify({ listener: presence.id, hash: revocation.hash })).catch(() => {});
+      }
+    });
+    conn.on("ready", () => {
+      if (current()) listen();
+    });
+    conn.on("close", () => {
+      if (!current()) return;
+      this.leave();
+      this.setStatus(false);
+    });
+    // Errors are reported as "close"; without a handler ioredis would print them.
+    conn.on("error", () => {});
+    if (conn.status === "wait") void conn.connect().catch(() => {});
+    else if (conn.status === "ready") listen();
+  }
+
+  private close(): void {
+    const conn = this.connection;
+    this.connection = undefined;
+    this.leave();
+    this.setStatus(false);
+    conn?.disconnect();
+  }
+
+  /** Note this process as listening, before saying the channel is live, and beat while it is. */
+  private async join(): Promise<void> {
+    const presence = this.presence ?? newPresence();
+    this.presence = presence;
+    const member = JSON.stringify(presence);
+    await this.client.zadd(this.confirm.listeners, Date.now(), member);
+    // Processes that died without a word leave entries behind: sweep the very old ones.
+    this.client.zremrangebyscore(this.confirm.listeners, "-inf", Date.now() - 86_400_000).catch(() => {});
+    if (this.heartbeat === undefined) {
+      this.heartbeat = setInterval(() => this.beat(member), HEARTBEAT_MS);
+      (this.heartbeat as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /**
+   * Refresh the presence, and PING the subscriber connection: one that does not answer in time
+   * is reconnected (and reported down meanwhile), even if the network lost it without a word,
+   * which would otherwise leave caches trusting a channel that hears nothing.
+   */
+  private beat(member: string): void {
+    this.client.zadd(this.confirm.listeners, Date.now(), member).catch(() => {});
+    const conn = this.connection;
+    if (conn === undefined || conn.status !== "ready") return;
+    let answered = false;
+    const timer = setTimeout(() => {
+      if (!answered && this.connection === conn) conn.disconnect(true);
+    }, HEARTBEAT_MS);
+    (timer as { unref?: () => void }).unref?.();
+    conn.ping().then(
+      () => {
+        answered = true;
+        clearTimeout(timer);
+      },
+      () => {
+        // "close" reports a failed connection; the timer reconnects a silent one.
+      },
+    );
+  }
+
+  /** No longer listening: stop the heartbeat and remove the presence (best effort). */
+  private leave(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    const presence = this.presence;
+    this.presence = undefined;
+    if (presence !== undefined) this.client.zrem(this.confirm.listeners, JSON.stringify(presence)).catch(() => {});
+  }
+
+  private setStatus(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    for (const s of this.subscribers) safe(() => s.onStatus?.(connected));
+  }
+}
+
+function parse(message: string): ApiKeyRevocation | null {
+  try {
+    const value = JSON.parse(message) as { id?: unknown; hash?: unknown };
+    if (typeof value.id === "string" && typeof value.hash === "string") return { id: value.id, hash: value.hash };
+  } catch {
+    // Not ours: someone else publishing on the channel.
+  }
+  return null;
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // One subscriber's failure must not keep the others from hearing of a revocation.
+  }
+}

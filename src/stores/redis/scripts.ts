@@ -1,0 +1,69 @@
+/**
+ * The Lua scripts that make each multi-key change one atomic step on the Redis server.
+ * Record keys are derived inside the scripts from the stored hash, so with Redis Cluster every
+ * key of the store must live in one slot: give the prefix a hash tag, e.g. `"{apikeys}:"`.
+ *
+ * @module
+ */
+
+/** KEYS: record, id, account. ARGV: hash, record JSON, lastUsedAt, revokedAt, revokedReason, createdAt. @internal */
+export const INSERT = `
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'record', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'revokedAt', ARGV[4], 'revokedReason', ARGV[5]) end
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+return 1
+`;
+
+/** KEYS: id. ARGV: record key prefix. Returns HGETALL of the record, or nil. @internal */
+export const GET_BY_ID = `
+local hash = redis.call('GET', KEYS[1])
+if not hash then return false end
+return redis.call('HGETALL', ARGV[1] .. hash)
+`;
+
+/** KEYS: account. ARGV: record key prefix. Returns a list of HGETALL replies, oldest first. @internal */
+export const LIST_BY_ACCOUNT = `
+local out = {}
+for _, hash in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. hash)
+end
+return out
+`;
+
+/**
+ * KEYS: id. ARGV: at (ms), reason, record key prefix, channel, id. Returns { changed (0/1), HGETALL }.
+ * Only an earlier time wins; a change is published in the same step, so no reader can see the
+ * revocation before the announcement is on its way.
+ * @internal
+ */
+export const REVOKE = `
+local hash = redis.call('GET', KEYS[1])
+if not hash then return false end
+local key = ARGV[3] .. hash
+local current = redis.call('HGET', key, 'revokedAt')
+local changed = 0
+if (not current) or tonumber(current) > tonumber(ARGV[1]) then
+  redis.call('HSET', key, 'revokedAt', ARGV[1], 'revokedReason', ARGV[2])
+  redis.call('PUBLISH', ARGV[4], cjson.encode({ id = ARGV[5], hash = hash }))
+  changed = 1
+end
+return { changed, redis.call('HGETALL', key) }
+`;
+
+/** KEYS: ids. ARGV[1]: record key prefix; ARGV[i + 1]: the time for KEYS[i] (ms). Never moves back. @internal */
+export const RECORD_USAGE = `
+for i, idKey in ipairs(KEYS) do
+  local hash = redis.call('GET', idKey)
+  if hash then
+    local key = ARGV[1] .. hash
+    local current = redis.call('HGET', key, 'lastUsedAt')
+    if (not current) or tonumber(current) < tonumber(ARGV[i + 1]) then
+      redis.call('HSET', key, 'lastUsedAt', ARGV[i + 1])
+    end
+  end
+end
+return #KEYS
+`;
