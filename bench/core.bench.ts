@@ -62,6 +62,8 @@ async function main(): Promise<void> {
     const hitKeys = w.keys.slice(0, 1024);
     cases.push(
       { name: `floor: native sha256 + Map.get (${label})`, group: label, run: (n) => { for (let i = 0; i < n; i++) sink += w.floorMap.get(nativeHash("sha256", hitKeys[i & 1023] as string, "hex")) ? 1 : 0; } },
+      // The same floor behind an await, as any async API is called: what the await itself costs.
+      { name: `floor, awaited (${label})`, group: label, run: async (n) => { for (let i = 0; i < n; i++) sink += (await w.floorMap.get(nativeHash("sha256", hitKeys[i & 1023] as string, "hex"))) ? 1 : 0; } },
       { name: `authenticate hit (${label})`, group: label, run: async (n) => { for (let i = 0; i < n; i++) sink += (await w.auth.authenticate(hits[i & 1023]!)).ok ? 1 : 0; } },
       { name: `authenticate miss (${label})`, group: label, run: async (n) => { for (let i = 0; i < n; i++) sink += (await w.auth.authenticate(misses[i & 1023]!)).ok ? 1 : 0; } },
     );

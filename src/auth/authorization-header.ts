@@ -31,10 +31,11 @@ function isTchar(c: number): boolean {
 const BEARER = "bearer";
 
 /**
- * Read the bearer token from all raw Authorization header lines, or say why not.
- * Several lines are malformed, whatever they hold. @internal
+ * Split off the bearer token from all raw Authorization header lines, or say why not. The token
+ * is not scanned here (see {@link isB64token}). Several lines are malformed, whatever they hold.
+ * @internal
  */
-export function readBearerToken(raw: unknown): string | HeaderFailure {
+export function splitBearer(raw: unknown): string | HeaderFailure {
   let value = raw;
   if (Array.isArray(value)) {
     if (value.length === 0) return "missing";
@@ -45,8 +46,8 @@ export function readBearerToken(raw: unknown): string | HeaderFailure {
   if (typeof value !== "string") return "malformed";
   const length = value.length;
   if (length === 0) return "missing";
-  if (!tablesReady) tables();
   if (length > MAX_AUTHORIZATION_LENGTH) return "malformed";
+  if (!tablesReady) tables();
   for (let i = 0; i < 6; i++) {
     // `| 0x20` lower-cases ASCII letters only; every char of "bearer" is a letter.
     if (i >= length || (value.charCodeAt(i) | 0x20) !== BEARER.charCodeAt(i)) {
@@ -59,9 +60,22 @@ export function readBearerToken(raw: unknown): string | HeaderFailure {
   let start = 7;
   while (start < length && value.charCodeAt(start) === 32) start++;
   if (start === length) return "malformed";
-  for (let i = start; i < length; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || B64TOKEN[c] !== 1) return "malformed";
+  return value.slice(start);
+}
+
+/** Is every character of `token` a b64token character (RFC 6750 §2.1)? @internal */
+export function isB64token(token: string): boolean {
+  if (!tablesReady) tables();
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 128 || B64TOKEN[c] !== 1) return false;
   }
-  return start === 7 ? value.slice(7) : value.slice(start);
+  return token.length > 0;
+}
+
+/** The whole header rule: the token, or why there is none. @internal */
+export function readBearerToken(raw: unknown): string | HeaderFailure {
+  const token = splitBearer(raw);
+  if (token === "missing" || token === "scheme" || token === "malformed") return token;
+  return isB64token(token) ? token : "malformed";
 }

@@ -25,7 +25,7 @@ import {
 } from "../lib/options.js";
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
-import { readBearerToken } from "./authorization-header.js";
+import { isB64token, splitBearer } from "./authorization-header.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
 import { UsageRecorder } from "./usage-recorder.js";
@@ -217,10 +217,16 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const memory = store instanceof MemoryKeyStore ? store : null;
   const memoryGetByHash = MemoryKeyStore.prototype.getByHash;
 
-  const storeLookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
-    memory !== null && memory.getByHash === memoryGetByHash
-      ? memory[syncLookup](hash)
-      : deadlines.limit(store.getByHash(hash), storeMs);
+  // A record from a store is accepted only if its hash equals ours, compared in constant time
+  // (a store with a case-insensitive or collated index must not hand back a near match). The
+  // memory store's Map and the cache are keyed by the exact hash, so they need no second look.
+  const verified = (r: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null =>
+    r === null || r === undefined ? null : constantTimeEqual(r.hash, hash) ? r : null;
+  const storeLookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => {
+    if (memory !== null && memory.getByHash === memoryGetByHash) return memory[syncLookup](hash);
+    const found = deadlines.limit(store.getByHash(hash), storeMs);
+    return found instanceof Promise ? found.then((r) => verified(r, hash)) : verified(found, hash);
+  };
   // Nothing subscribes until the first request: creating an authenticator opens no connection.
   const cache = o.cache === undefined ? null : new VerificationCache(store, o.cache, clock);
   const lookup =
@@ -255,49 +261,89 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     }
   }
 
-  async function check(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
-    const token = readBearerToken(request.authorization);
+  // The request path runs synchronously as far as it can: with the memory store or a cache hit
+  // and a synchronous plan lookup, no promise is made until the answer. A step that returns a
+  // promise continues asynchronously from there.
+  function check(request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
+    const token = splitBearer(request.authorization);
     if (token === "missing" || token === "scheme" || token === "malformed") {
       emit(request, token, 401, null, null, clock.now());
       return failures[token];
     }
     const tag = checkApiKey(token, format);
     if (tag < UNTAGGED) {
-      const reason = failureOf(tag) === "checksum" ? "checksum" : "format";
+      // Every key character is a b64token character, so the header grammar is only scanned for a
+      // token that is not a key: to tell a malformed header from a bad key.
+      const reason = !isB64token(token) ? "malformed" : failureOf(tag) === "checksum" ? "checksum" : "format";
       emit(request, reason, 401, null, null, clock.now());
       return failures[reason];
     }
-    // The hint is only needed for events: not built otherwise.
-    const hint = onEvent === undefined ? null : hintOf(format, tag === UNTAGGED ? null : (format.environments[tag] as string), token);
-    let record: ApiKeyRecord | null = null;
-    for (const pepper of peppers) {
-      const hash = hashWith(token, pepper);
-      const found = lookup(hash);
-      const r = found instanceof Promise ? await found : found;
-      if (r !== null && r !== undefined) {
-        if (constantTimeEqual(r.hash, hash)) record = r;
-        break;
-      }
-    }
+    return lookupFrom(0, request, token, tag);
+  }
+
+  /** Look the key up with the pepper at `index` (then older ones). */
+  function lookupFrom(
+    index: number,
+    request: ApiKeyAuthRequest,
+    token: string,
+    tag: number,
+  ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
+    const found = lookup(hashWith(token, peppers[index]));
+    const next = (record: ApiKeyRecord | null): ApiKeyAuthResult | Promise<ApiKeyAuthResult> =>
+      record === null && index + 1 < peppers.length
+        ? lookupFrom(index + 1, request, token, tag)
+        : decide(request, token, tag, record);
+    return found instanceof Promise ? found.then(next) : next(found);
+  }
+
+  /** Revoked, expired, environment, then the plan. */
+  function decide(
+    request: ApiKeyAuthRequest,
+    token: string,
+    tag: number,
+    record: ApiKeyRecord | null,
+  ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
     const now = clock.now();
     let reason: ApiKeyAuthFailureReason | undefined;
     if (record === null) reason = "unknown";
     else if (record.revokedAt !== null && record.revokedAt.getTime() <= now) reason = "revoked";
     else if (record.expiresAt !== null && record.expiresAt.getTime() <= now) reason = "expired";
     else if (environmentIndex !== null && tag !== environmentIndex) reason = "environment";
-    if (reason === undefined && accounts !== undefined) {
-      const pending = accounts.getPlan((record as ApiKeyRecord).accountId);
-      const plan = typeof (pending as Promise<unknown> | null)?.then === "function" ? await deadlines.limit(pending, accountsMs) : pending;
-      if (plan === null || plan === undefined) reason = "account";
-      else if (typeof plan !== "string") throw new TypeError("getPlan returned neither a string nor null");
-      else if (!apiPlans.has(plan)) reason = "plan";
+    if (reason !== undefined || accounts === undefined) return finish(request, token, tag, record, now, reason);
+    const r = record as ApiKeyRecord;
+    const pending = accounts.getPlan(r.accountId);
+    if (typeof (pending as PromiseLike<unknown> | null)?.then === "function") {
+      return (deadlines.limit(pending, accountsMs) as Promise<unknown>).then((plan) =>
+        finish(request, token, tag, r, now, planVerdict(plan)),
+      );
     }
+    return finish(request, token, tag, r, now, planVerdict(pending));
+  }
+
+  function planVerdict(plan: unknown): ApiKeyAuthFailureReason | undefined {
+    if (plan === null || plan === undefined) return "account";
+    if (typeof plan !== "string") throw new TypeError("getPlan returned neither a string nor null");
+    return apiPlans.has(plan) ? undefined : "plan";
+  }
+
+  /** Permission, then the answer. */
+  function finish(
+    request: ApiKeyAuthRequest,
+    token: string,
+    tag: number,
+    record: ApiKeyRecord | null,
+    now: number,
+    verdict: ApiKeyAuthFailureReason | undefined,
+  ): ApiKeyAuthResult {
+    let reason = verdict;
     if (reason === undefined) {
       const r = record as ApiKeyRecord;
       if (r.permissions !== "all" && !(r.permissions === "read-only" && SAFE_METHODS.has(request.method))) {
         reason = "permission";
       }
     }
+    // The hint is only needed for events: not built otherwise.
+    const hint = onEvent === undefined ? null : hintOf(format, tag === UNTAGGED ? null : (format.environments[tag] as string), token);
     if (reason !== undefined) {
       const failure = failures[reason];
       emit(request, reason, failure.status, hint, record, now);
@@ -319,16 +365,23 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     };
   }
 
+  const unavailable = (request: ApiKeyAuthRequest): ApiKeyAuthResult => {
+    emit(request, "unavailable", 503, null, null, Date.now());
+    return failures.unavailable;
+  };
+
   return {
     realm,
     authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
       if (typeof request !== "object" || request === null) return Promise.resolve(failures.missing);
-      // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer all give 503.
-      // (check is async, so whatever it throws arrives here as a rejection.)
-      return check(request).catch(() => {
-        emit(request, "unavailable", 503, null, null, Date.now());
-        return failures.unavailable;
-      });
+      // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer — thrown
+      // here or rejected later — all give 503.
+      try {
+        const result = check(request);
+        return result instanceof Promise ? result.catch(() => unavailable(request)) : Promise.resolve(result);
+      } catch {
+        return Promise.resolve(unavailable(request));
+      }
     },
     close(): Promise<void> {
       cache?.close();

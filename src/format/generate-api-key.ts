@@ -2,11 +2,9 @@
  * @module
  */
 import { invalidOption } from "../errors.js";
-import { poolFor, type RandomSource } from "../lib/random.js";
-import { base62Checksum, CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
+import { ALPHABET, poolFor, type RandomSource } from "../lib/random.js";
+import { CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
-
-let scratch: Uint8Array | undefined;
 
 /** Options of {@link generateApiKey}. */
 export interface GenerateApiKeyOptions {
@@ -46,14 +44,36 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
   const state = format.crcStates.get(environment);
   if (state === undefined || (environment !== null && !format.environments.includes(environment)))
     invalidOption("environment", `expected one of ${format.environments.join(", ") || "(none)"}`);
-  const pool = poolFor(options.random);
-  const head = environment === null ? format.head : `${format.head}${environment}_`;
+  // The whole key is written as char codes into one array and made a string in one call: a flat
+  // string, cheaper than concatenation and cheaper to hash and compare later.
+  const codes = templateFor(format, environment);
+  const bodyStart = codes.length - BODY_LENGTH;
   const randomLength = format.checksum ? BODY_LENGTH - CHECKSUM_LENGTH : BODY_LENGTH;
-  const codes = scratch ?? (scratch = new Uint8Array(BODY_LENGTH));
-  pool.symbols(codes, randomLength);
-  let crc = state;
-  for (let i = 0; i < randomLength; i++) crc = crc32UpdateCode(crc, codes[i] as number);
-  const body = String.fromCharCode.apply(null, codes.subarray(0, randomLength) as unknown as number[]);
-  const key = format.checksum ? head + body + base62Checksum(crc32Final(crc)) : head + body;
+  poolFor(options.random).symbols(codes, bodyStart, randomLength);
+  if (format.checksum) {
+    let crc = state;
+    for (let i = bodyStart; i < bodyStart + randomLength; i++) crc = crc32UpdateCode(crc, codes[i] as number);
+    let v = crc32Final(crc);
+    for (let i = codes.length - 1; i >= codes.length - CHECKSUM_LENGTH; i--) {
+      codes[i] = ALPHABET.charCodeAt(v % 62);
+      v = Math.floor(v / 62);
+    }
+  }
+  const key = String.fromCharCode.apply(null, codes);
   return { key, hint: hintOf(format, environment, key), environment };
+}
+
+const templates = new WeakMap<KeyFormat, Map<string | null, number[]>>();
+
+/** A reusable array of the key's length, starting with the char codes of its head. */
+function templateFor(format: KeyFormat, environment: string | null): number[] {
+  let byEnv = templates.get(format);
+  if (byEnv === undefined) templates.set(format, (byEnv = new Map()));
+  let codes = byEnv.get(environment);
+  if (codes === undefined) {
+    const head = environment === null ? format.head : `${format.head}${environment}_`;
+    codes = Array.from({ length: head.length + BODY_LENGTH }, (_, i) => (i < head.length ? head.charCodeAt(i) : 0));
+    byEnv.set(environment, codes);
+  }
+  return codes;
 }

@@ -34,6 +34,8 @@ export interface KeyFormat {
   readonly head: string;
   /** @internal CRC state after `head` and after `head + env + "_"`, per environment. */
   readonly crcStates: ReadonlyMap<string | null, number>;
+  /** @internal The same states as a list: untagged first, then by environment index. */
+  readonly crcStateList: readonly number[];
 }
 
 const TAG = /^[a-z][a-z0-9]{0,15}$/;
@@ -77,6 +79,7 @@ export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
     checksum,
     head,
     crcStates,
+    crcStateList: Object.freeze([headState, ...environments.map((env) => crcStates.get(env) as number)]),
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module
  */
-import { checksumMatches } from "./checksum.js";
+import { ALPHABET } from "../lib/random.js";
+import { CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
@@ -84,9 +85,29 @@ export function checkApiKey(input: unknown, format: KeyFormat): number {
     bodyStart = sep + 1;
   }
   if (length - bodyStart !== BODY_LENGTH) return LENGTH;
-  for (let i = bodyStart; i < length; i++) if (!isAlnum(input.charCodeAt(i))) return CHARSET;
-  if (format.checksum && !checksumMatches(input)) return CHECKSUM;
-  return environment;
+  if (!format.checksum) {
+    for (let i = bodyStart; i < length; i++) if (!isAlnum(input.charCodeAt(i))) return CHARSET;
+    return environment;
+  }
+  // One pass over the body: every character alphanumeric, and the CRC continued from the state
+  // the format precomputed for its head and environment (the CRC covers everything before the
+  // last 6 characters).
+  const split = length - CHECKSUM_LENGTH;
+  let crc = format.crcStateList[environment + 1] as number;
+  for (let i = bodyStart; i < split; i++) {
+    const c = input.charCodeAt(i);
+    if (!isAlnum(c)) return CHARSET;
+    crc = crc32UpdateCode(crc, c);
+  }
+  let v = crc32Final(crc);
+  let mismatch = false;
+  for (let i = length - 1; i >= split; i--) {
+    const c = input.charCodeAt(i);
+    if (!isAlnum(c)) return CHARSET;
+    if (c !== ALPHABET.charCodeAt(v % 62)) mismatch = true;
+    v = Math.floor(v / 62);
+  }
+  return mismatch ? CHECKSUM : environment;
 }
 
 /**

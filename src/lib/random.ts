@@ -22,14 +22,15 @@ export class RandomPool {
   }
 
   /**
-   * Fill `out[0..count)` with char codes of uniformly drawn {@link ALPHABET} symbols. Bytes of
-   * 248 and above are drawn again (248 = 4 × 62), so no symbol is favoured: no modulo bias.
+   * Write `count` char codes of uniformly drawn {@link ALPHABET} symbols into `out` from `start`.
+   * Bytes of 248 and above are drawn again (248 = 4 × 62), so no symbol is favoured: no modulo bias.
    */
-  symbols(out: Uint8Array, count: number): void {
+  symbols(out: number[] | Uint8Array, start: number, count: number): void {
     const table = symbolTable();
     let buffer = this.buffer;
     let offset = this.offset;
-    for (let i = 0; i < count; ) {
+    const end = start + count;
+    for (let i = start; i < end; ) {
       if (offset >= BLOCK || buffer === undefined) {
         buffer ??= this.buffer = new Uint8Array(BLOCK);
         this.fill(buffer);
