@@ -1,27 +1,36 @@
 /**
  * `npm run demo`: a real example API on 127.0.0.1 with no database to set up.
  *
- * Two accounts (Pro and Starter), three keys generated at start and printed once, and ready curl
- * commands that show each answer of the contract: 200, 401, 403 for the plan, 403 for a
- * read-only key on a write. Each refusal's reason is logged here, on the server side only.
+ * Keys live in an embedded PostgreSQL (PGlite) in `.demo-data/`, so they survive a restart. Two
+ * accounts (Pro and Starter); on the first run three keys are generated and printed once, with
+ * ready curl commands that show each answer of the contract: 200, 401, 403 for the plan, 403 for
+ * a read-only key on a write. A restarted demo cannot show them again (only hashes are stored):
+ * it lists them and says how to make a new one. Each refusal's reason is logged here only.
  *
  *   npm run demo                      # Express on port 3000 (or a free one)
- *   npm run demo -- --framework hono  # or fastify; --port 4000; --self-check runs the calls and exits
+ *   npm run demo -- --framework hono  # or fastify; --port 4000
+ *   npm run demo -- --new-key         # one more Pro key, printed once
+ *   npm run demo -- --fresh           # forget everything and start over
+ *   npm run demo -- --self-check      # in a temporary data folder: make the calls, check, exit
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Server } from "node:http";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
-import { createApiKeyAuth, createKeyManager, MemoryKeyStore, type ApiKeyAuth, type ApiKeyAuthEvent, type KeyStore } from "../src/index.js";
+import { createApiKeyAuth, createKeyManager, type ApiKeyAuth, type ApiKeyAuthEvent, type KeyManager, type KeyStore } from "../src/index.js";
+import { openPGliteKeyStore } from "../src/stores/postgres/index.js";
 import { createApp as createExpressApp } from "../examples/express/app.js";
 import { createApp as createFastifyApp } from "../examples/fastify/app.js";
 import { createApp as createHonoApp } from "../examples/hono/app.js";
 
 type Framework = "express" | "fastify" | "hono";
 
-/** Where the demo keeps its keys. The one place to change for another store. */
-async function createDemoStore(): Promise<KeyStore> {
-  return new MemoryKeyStore();
+/** Where the demo keeps its keys: PGlite in a data folder. The one place to change for another store. */
+async function createDemoStore(dataDir: string): Promise<{ store: KeyStore; close(): Promise<void> }> {
+  return openPGliteKeyStore({ dataDir });
 }
 
 interface DemoKeys {
@@ -30,15 +39,16 @@ interface DemoKeys {
   starter: string;
 }
 
-/** Accounts, plans and keys. The Starter account got its key while on Pro, then downgraded. */
-async function seed(store: KeyStore): Promise<{ keys: DemoKeys; accounts: { getPlan(id: string): string | null } }> {
-  const plans = new Map([
-    ["acc_pro", "pro"],
-    ["acc_starter", "pro"],
-  ]);
-  const accounts = { getPlan: (id: string): string | null => plans.get(id) ?? null };
-  const manager = createKeyManager({ store, accounts });
-  const admin = { id: "usr_admin", admin: true };
+// Plans live with your accounts, not with the keys; here a fixed map.
+const plans = new Map([
+  ["acc_pro", "pro"],
+  ["acc_starter", "starter"],
+]);
+const accounts = { getPlan: (id: string): string | null => plans.get(id) ?? null };
+const admin = { id: "usr_admin", admin: true };
+
+/** First run: three keys. The Starter account got its key while on Pro, then was downgraded. */
+async function seed(manager: KeyManager): Promise<DemoKeys> {
   const pro = await manager.create({ accountId: "acc_pro", actor: admin, name: "Production", environment: "prod" });
   const readOnly = await manager.create({
     accountId: "acc_pro",
@@ -47,9 +57,31 @@ async function seed(store: KeyStore): Promise<{ keys: DemoKeys; accounts: { getP
     environment: "prod",
     permissions: "read-only",
   });
-  const starter = await manager.create({ accountId: "acc_starter", actor: admin, name: "Old integration", environment: "prod" });
-  plans.set("acc_starter", "starter"); // downgraded: its key stays valid but loses API access
-  return { keys: { pro: pro.key, readOnly: readOnly.key, starter: starter.key }, accounts };
+  plans.set("acc_starter", "pro");
+  try {
+    const starter = await manager.create({ accountId: "acc_starter", actor: admin, name: "Old integration", environment: "prod" });
+    return { pro: pro.key, readOnly: readOnly.key, starter: starter.key };
+  } finally {
+    plans.set("acc_starter", "starter"); // downgraded: its key stays valid but loses API access
+  }
+}
+
+/** A restart: the keys are there, but only as hashes. Say so, and how to get a new one. */
+async function printRestart(manager: KeyManager): Promise<void> {
+  const rows = [...(await manager.list({ accountId: "acc_pro" })), ...(await manager.list({ accountId: "acc_starter" }))];
+  console.log(`
+The demo's keys from an earlier run are still stored (they survived the restart), but a key is
+shown only once and only its hash is kept, so they cannot be printed again:
+`);
+  for (const r of rows) {
+    const lastUsed = r.lastUsedAt ? r.lastUsedAt.toISOString() : "never";
+    console.log(`  ${r.hint.padEnd(22)} ${r.name.padEnd(20)} ${r.permissions.padEnd(9)} ${r.status.padEnd(8)} last used ${lastUsed}`);
+  }
+  console.log(`
+If you kept them, they still work. Otherwise:
+  npm run demo -- --new-key     make one more Pro key and print it once
+  npm run demo -- --fresh       forget everything and start over with three new keys
+`);
 }
 
 function logEvent(event: ApiKeyAuthEvent): void {
@@ -151,6 +183,9 @@ async function main(): Promise<void> {
     options: {
       framework: { type: "string", default: "express" },
       port: { type: "string", default: process.env["PORT"] ?? "3000" },
+      "data-dir": { type: "string", default: ".demo-data/pglite" },
+      "new-key": { type: "boolean", default: false },
+      fresh: { type: "boolean", default: false },
       "self-check": { type: "boolean", default: false },
     },
   });
@@ -159,20 +194,39 @@ async function main(): Promise<void> {
     console.error(`Unknown framework "${values.framework}": use express, fastify or hono.`);
     process.exit(2);
   }
-  const store = await createDemoStore();
-  const { keys, accounts } = await seed(store);
-  const auth = createApiKeyAuth({ store, accounts, environment: "prod", onEvent: logEvent });
+  // The self-check always starts from an empty, temporary folder, so it can print and use new keys.
+  const scratch = values["self-check"] ? mkdtempSync(join(tmpdir(), "fluenzr-demo-")) : null;
+  const dataDir = scratch ?? resolve(values["data-dir"]);
+  if (values.fresh && scratch === null) rmSync(dataDir, { recursive: true, force: true });
+  const db = await createDemoStore(dataDir);
+  const manager = createKeyManager({ store: db.store, accounts });
+  const existing = await manager.list({ accountId: "acc_pro" });
+  let keys: DemoKeys | null = null;
+  if (existing.length === 0) keys = await seed(manager);
+  else await printRestart(manager);
+  const extra = values["new-key"]
+    ? (await manager.create({ accountId: "acc_pro", actor: admin, name: `Demo key ${new Date().toISOString()}`, environment: "prod" })).key
+    : null;
+
+  const auth = createApiKeyAuth({ store: db.store, accounts, environment: "prod", onEvent: logEvent });
   const server = await listen(framework, auth, Number(values.port));
   const url = `http://127.0.0.1:${server.port}`;
-  printGuide(framework, url, keys);
+  console.log(`Keys are stored in ${dataDir} (PGlite, embedded PostgreSQL).`);
+  if (keys) printGuide(framework, url, keys);
+  else console.log(`@fluenzr/api-keys demo: a ${framework} API on ${url}`);
+  if (extra) {
+    console.log(`\nA new Pro key, shown only this once:\n  export PRO_KEY=${extra}\n  curl -i ${url}/v1/contacts -H "Authorization: Bearer $PRO_KEY"\n`);
+  }
 
   const stop = async (code: number): Promise<never> => {
     await server.close();
     await auth.close();
+    await db.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     process.exit(code);
   };
   if (values["self-check"]) {
-    const ok = await selfCheck(url, keys);
+    const ok = keys !== null && (await selfCheck(url, keys));
     await stop(ok ? 0 : 1);
   }
   process.once("SIGINT", () => void stop(0));
