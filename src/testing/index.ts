@@ -7,3 +7,4 @@
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { createSeededRandom } from "./seeded-random.js";
 export { makeTestRecord, runKeyStoreConformance, type KeyStoreConformanceOptions } from "./conformance.js";
+export type { TestRunner } from "./test-runner.js";

@@ -70,3 +70,32 @@ describe.each(FRAMEWORKS)("npm run demo -- --framework %s", (framework) => {
     expect(text).toContain("403 permission");
   }, 30_000);
 });
+
+describe("npm run demo keeps its keys in PGlite across restarts (issue 5)", () => {
+  it("a restarted demo still accepts the first run's key, lists it by hint, and --new-key prints one more", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dataDir = mkdtempSync(join(tmpdir(), "fluenzr-demo-test-"));
+    try {
+      const first = run("scripts/demo.ts", ["--port", "0", "--data-dir", dataDir]);
+      const [, key] = await waitFor(first.output, /export PRO_KEY=(flz_sk_\S+)/);
+      await waitFor(first.output, /API on (http:\/\/127\.0\.0\.1:\d+)/);
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(0);
+
+      const second = run("scripts/demo.ts", ["--port", "0", "--data-dir", dataDir, "--new-key"]);
+      const [, url] = await waitFor(second.output, /API on (http:\/\/127\.0\.0\.1:\d+)/);
+      await waitFor(second.output, /survived the restart/);
+      const [, fresh] = await waitFor(second.output, /A new Pro key, shown only this once:\s+export PRO_KEY=(flz_sk_\S+)/);
+      expect(second.output()).toContain(`flz_sk_prod_…${(key as string).slice(-4)}`);
+      expect(second.output()).not.toContain(key as string); // never shown again
+      for (const k of [key, fresh]) {
+        expect((await fetch(`${url}/v1/contacts`, { headers: { authorization: `Bearer ${k}` } })).status).toBe(200);
+      }
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

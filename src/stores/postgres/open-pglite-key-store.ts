@@ -45,7 +45,13 @@ export interface OpenedPGliteKeyStore {
 export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}): Promise<OpenedPGliteKeyStore> {
   // Loaded here, on call: importing this subpath loads no database package.
   const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create(options.dataDir);
+  const dataDir = options.dataDir;
+  if (dataDir !== undefined && !dataDir.includes("://")) {
+    // PGlite makes only the last folder of the path: create the ones above it (a plain path means Node).
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(dataDir, { recursive: true });
+  }
+  const db = await PGlite.create(dataDir);
   try {
     const store = new PostgresKeyStore({ client: db, table: options.table, schema: options.schema });
     await store.migrate();
