@@ -39,6 +39,14 @@ try {
     if (stray.length) throw new Error(`unexpected files: ${stray.join(", ")}`);
   });
 
+  step("the core bundle imports only @noble/hashes and zod (no node: module, no framework, no database client)", () => {
+    for (const file of ["dist/index.js", "dist/index.cjs"]) {
+      const text = readFileSync(join(root, file), "utf8");
+      const specifiers = [...text.matchAll(/(?:from\s*|require\()\s*["']([^"']+)["']/g)].map((m) => m[1]);
+      const stray = specifiers.filter((s) => !s.startsWith("@noble/hashes/") && s !== "zod");
+      if (stray.length) throw new Error(`${file} loads ${stray.join(", ")}`);
+    }
+  });
   step("publint --strict", () => run("npx", ["publint", "run", ".", "--strict"]));
   step("attw (node16 import and require, bundler)", () =>
     run("npx", ["attw", tarball, "--profile", "node16", "--format", "table-flipped"]),

@@ -26,7 +26,7 @@ export function nativeCrypto(): NativeCrypto | null {
   native = null;
   try {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const mod = proc?.getBuiltinModule?.("node:crypto") as NativeCrypto | undefined;
+    const mod = proc?.getBuiltinModule?.("crypto") as NativeCrypto | undefined;
     if (mod && typeof mod.createHash === "function" && typeof mod.createHmac === "function") native = mod;
   } catch {
     native = null;
