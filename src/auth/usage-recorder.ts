@@ -11,7 +11,6 @@ import type { KeyStore } from "../store/key-store.js";
 export class UsageRecorder {
   private readonly pending = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastFlush = -Infinity;
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -24,12 +23,13 @@ export class UsageRecorder {
     const prev = this.pending.get(id);
     if (prev === undefined || at > prev) this.pending.set(id, at);
     if (this.timer === undefined) {
-      // Never sooner than one interval after the previous flush: one write per key per interval.
-      const wait = Math.max(0, this.lastFlush + this.intervalMs - Date.now());
+      // The batch is written one interval after the first use that finds no timer running, so
+      // flushes are at least an interval apart: at most one write per key per interval, and a
+      // key used without pause costs one write a minute (with the default), the first included.
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
-      }, Math.min(wait, this.intervalMs));
+      }, this.intervalMs);
       (this.timer as { unref?: () => void }).unref?.();
     }
   }
@@ -43,7 +43,6 @@ export class UsageRecorder {
     if (this.pending.size === 0) return this.inFlight;
     const batch = [...this.pending].map(([id, at]) => ({ id, lastUsedAt: new Date(at) }));
     this.pending.clear();
-    this.lastFlush = Date.now();
     const previous = this.inFlight;
     this.inFlight = previous
       .then(() => this.store.recordUsage(batch))
