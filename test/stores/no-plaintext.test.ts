@@ -49,7 +49,8 @@ describe("no plaintext key in the store (DESIGN §9)", () => {
     const opened = await openPGliteKeyStore();
     try {
       const keys = await exercise(opened.store);
-      const tables = (await opened.db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map((r) => r.tablename);
+      const listed = await opened.db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+      const tables = (listed.rows as { tablename: string }[]).map((r) => r.tablename);
       expect(tables).toContain("api_keys");
       assertNoSecret(await dumpTables((sql) => opened.db.query(sql), tables), keys);
     } finally {
