@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { invalidOption } from "../errors.js";
 import { hostname } from "node:os";
 
 /** How often a listening process refreshes its presence (ms). @internal */
@@ -108,6 +109,17 @@ export const warnUnconfirmed: UnconfirmedRevocationHandler = (event) => {
     `@fluenzr/api-keys: key ${event.id} is revoked, but ${event.listeners.length} listening process(es) did not confirm within ${event.timeoutMs} ms: ${event.listeners.join(", ")}`,
   );
 };
+
+/** The confirmed-revocation options both stores take, checked (bad ones throw naming the option). @internal */
+export function confirmOptions(options: {
+  confirmTimeoutMs?: number | undefined;
+  onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
+}): { confirmTimeoutMs: number | undefined; onUnconfirmed: UnconfirmedRevocationHandler } {
+  const confirm = options.confirmTimeoutMs;
+  if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
+  if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
+  return { confirmTimeoutMs: confirm, onUnconfirmed: options.onUnconfirmed ?? warnUnconfirmed };
+}
 
 /** Tell `handler` about the processes in `missing`, if any; a throwing handler changes nothing. @internal */
 export function reportUnconfirmed(

@@ -19,7 +19,7 @@ import {
   parseAcknowledgement,
   PRESENCE_TTL_MS,
   reportUnconfirmed,
-  warnUnconfirmed,
+  confirmOptions,
   type Presence,
   type UnconfirmedRevocationHandler,
 } from "../acknowledgements.js";
@@ -115,11 +115,7 @@ export class PostgresKeyStore implements KeyStore {
     // pg_notify() refuses channel names of 64 bytes or more, and "_ack" is added for acknowledgements.
     if (!/^[\x21-\x7e]{1,59}$/.test(this.channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
     this.ackChannel = `${this.channel}_ack`;
-    const confirm = options.confirmTimeoutMs;
-    if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
-    this.confirmTimeoutMs = confirm;
-    if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
-    this.onUnconfirmed = options.onUnconfirmed ?? warnUnconfirmed;
+    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(options));
     this.names = {
       table: `"${schema}"."${table}"`,
       migrations: `"${schema}"."${table}_migrations"`,

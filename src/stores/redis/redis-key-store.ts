@@ -21,7 +21,7 @@ import {
   parseAcknowledgement,
   PRESENCE_TTL_MS,
   reportUnconfirmed,
-  warnUnconfirmed,
+  confirmOptions,
   type Presence,
   type UnconfirmedRevocationHandler,
 } from "../acknowledgements.js";
@@ -91,11 +91,7 @@ export class RedisKeyStore implements KeyStore {
     this.channel = `${this.prefix}revoked`;
     this.listenersKey = `${this.prefix}listeners`;
     this.ackChannel = `${this.prefix}revoked:ack`;
-    const confirm = options.confirmTimeoutMs;
-    if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
-    this.confirmTimeoutMs = confirm;
-    if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
-    this.onUnconfirmed = options.onUnconfirmed ?? warnUnconfirmed;
+    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(options));
     this.subscriber = new RevocationSubscriber(this.client, this.channel, { listeners: this.listenersKey, ackChannel: this.ackChannel });
   }
 
