@@ -2,7 +2,7 @@
  * @module
  */
 import { invalidOption } from "../errors.js";
-import { ALPHABET, poolFor, type RandomSource } from "../lib/random.js";
+import { ALPHABET, isRandomSource, poolFor, type RandomSource } from "../lib/random.js";
 import { CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
 
@@ -40,6 +40,8 @@ export interface GeneratedApiKey {
 export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedApiKey {
   const format = options.format ?? getDefaultKeyFormat();
   if (!isKeyFormat(format)) invalidOption("format", "use defineKeyFormat() to build one");
+  if (options.random !== undefined && !isRandomSource(options.random))
+    invalidOption("random", "expected a function that fills a Uint8Array, or { getRandomValues }");
   const environment = options.environment ?? null;
   const state = format.crcStates.get(environment);
   if (state === undefined || (environment !== null && !format.environments.includes(environment)))

@@ -5,20 +5,31 @@
  * @module
  */
 
-/** Fills the given buffer with random bytes. Inject a seeded one in tests only. */
-export type RandomSource = (buffer: Uint8Array) => void;
+/**
+ * Where random bytes come from: a function that fills the buffer, or an object with a Web Crypto
+ * style `getRandomValues(buffer)`. Inject a seeded one in tests only.
+ */
+export type RandomSource = ((buffer: Uint8Array) => void) | { getRandomValues(buffer: Uint8Array): unknown };
+
+/** Is this a random source? @internal */
+export function isRandomSource(value: unknown): value is RandomSource {
+  return (
+    typeof value === "function" ||
+    (typeof value === "object" && value !== null && typeof (value as { getRandomValues?: unknown }).getRandomValues === "function")
+  );
+}
 
 const BLOCK = 4096;
 // getRandomValues refuses more than 65536 bytes per call (Web Crypto); we ask for 4 KiB.
 
 /** A reader of random bytes over a source. @internal */
 export class RandomPool {
-  private readonly fill: RandomSource;
+  private readonly fill: (buffer: Uint8Array) => void;
   private buffer: Uint8Array | undefined;
   private offset = BLOCK;
 
-  constructor(fill: RandomSource) {
-    this.fill = fill;
+  constructor(source: RandomSource) {
+    this.fill = typeof source === "function" ? source : (buffer) => void source.getRandomValues(buffer);
   }
 
   /**
@@ -56,7 +67,7 @@ export class RandomPool {
 }
 
 /** The platform CSPRNG. Looked up when first used, never at import. @internal */
-export const cryptoRandom: RandomSource = (buffer) => {
+export const cryptoRandom = (buffer: Uint8Array): void => {
   globalThis.crypto.getRandomValues(buffer);
 };
 

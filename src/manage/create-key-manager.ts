@@ -22,7 +22,7 @@ import {
   storeSchema,
   systemClock,
 } from "../lib/options.js";
-import { poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
+import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
@@ -165,7 +165,7 @@ const optionsSchema = z.strictObject({
   format: formatSchema.optional(),
   pepper: pepperSchema.optional(),
   clock: clockSchema.optional(),
-  random: functionSchema.optional(),
+  random: z.custom<RandomSource>(isRandomSource, { message: "expected a function that fills a Uint8Array, or { getRandomValues }" }).optional(),
   monitor: z
     .custom<KeyLastSeen>(
       (v) => typeof v === "object" && v !== null && typeof (v as { lastSeen?: unknown }).lastSeen === "function",

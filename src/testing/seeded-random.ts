@@ -1,7 +1,6 @@
 /**
  * @module
  */
-import type { RandomSource } from "../lib/random.js";
 
 /**
  * A deterministic random source (sfc32 seeded from `seed`) so tests get the same keys every run.
@@ -15,7 +14,7 @@ import type { RandomSource } from "../lib/random.js";
  * generateApiKey({ random }).key === generateApiKey({ random: createSeededRandom(42) }).key; // true
  * ```
  */
-export function createSeededRandom(seed: number | string = 1): RandomSource {
+export function createSeededRandom(seed: number | string = 1): (buffer: Uint8Array) => void {
   // Seed four 32-bit words from the seed with a string hash (FNV-1a), then sfc32.
   const text = String(seed);
   let h = 0x811c9dc5;

@@ -99,3 +99,16 @@ describe("generateApiKey (DESIGN §3)", () => {
     expect(generateApiKey({ format, random }).key.slice(7)).toBe("3".repeat(32));
   });
 });
+
+describe("random sources", () => {
+  it("accepts an object with getRandomValues (Web Crypto style) as well as a filling function", () => {
+    const seeded = createSeededRandom(11);
+    const asObject = { getRandomValues: (buffer: Uint8Array) => seeded(buffer) };
+    expect(generateApiKey({ random: asObject }).key).toBe(generateApiKey({ random: createSeededRandom(11) }).key);
+    expect(parseApiKey(generateApiKey({ random: globalThis.crypto }).key).ok).toBe(true);
+  });
+
+  it("refuses anything else, naming the option", () => {
+    expect(() => generateApiKey({ random: 42 as never })).toThrowError(/"random"/);
+  });
+});
