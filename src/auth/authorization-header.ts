@@ -72,10 +72,3 @@ export function isB64token(token: string): boolean {
   }
   return token.length > 0;
 }
-
-/** The whole header rule: the token, or why there is none. @internal */
-export function readBearerToken(raw: unknown): string | HeaderFailure {
-  const token = splitBearer(raw);
-  if (token === "missing" || token === "scheme" || token === "malformed") return token;
-  return isB64token(token) ? token : "malformed";
-}

@@ -55,12 +55,14 @@ export function base62Checksum(value: number): string {
   return out;
 }
 
-/** True when the last 6 characters of `key` are the checksum of everything before them. @internal */
-export function checksumMatches(key: string): boolean {
-  const split = key.length - CHECKSUM_LENGTH;
-  let v = crc32Final(crc32Update(0xffffffff, key.slice(0, split)));
-  // Compare digit by digit from the end, without building a string.
-  for (let i = key.length - 1; i >= split; i--) {
+/**
+ * Do the last 6 characters of `key` spell `value` in base62 ({@link base62Checksum}'s digits)?
+ * Compared digit by digit from the end, without building a string: this runs on every request.
+ * @internal
+ */
+export function checksumDigitsMatch(key: string, value: number): boolean {
+  let v = value;
+  for (let i = key.length - 1; i >= key.length - CHECKSUM_LENGTH; i--) {
     if (key.charCodeAt(i) !== ALPHABET.charCodeAt(v % 62)) return false;
     v = Math.floor(v / 62);
   }

@@ -2,8 +2,8 @@
  * @module
  */
 import { invalidOption } from "../errors.js";
-import { ALPHABET, isRandomSource, poolFor, type RandomSource } from "../lib/random.js";
-import { CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
+import { isRandomSource, poolFor, type RandomSource } from "../lib/random.js";
+import { base62Checksum, CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
 
 /** Options of {@link generateApiKey}. */
@@ -55,11 +55,8 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
   if (format.checksum) {
     let crc = state;
     for (let i = bodyStart; i < bodyStart + randomLength; i++) crc = crc32UpdateCode(crc, codes[i] as number);
-    let v = crc32Final(crc);
-    for (let i = codes.length - 1; i >= codes.length - CHECKSUM_LENGTH; i--) {
-      codes[i] = ALPHABET.charCodeAt(v % 62);
-      v = Math.floor(v / 62);
-    }
+    const digits = base62Checksum(crc32Final(crc));
+    for (let i = 0; i < CHECKSUM_LENGTH; i++) codes[codes.length - CHECKSUM_LENGTH + i] = digits.charCodeAt(i);
   }
   const key = String.fromCharCode.apply(null, codes);
   return { key, hint: hintOf(format, environment, key), environment };

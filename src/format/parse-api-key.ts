@@ -1,8 +1,7 @@
 /**
  * @module
  */
-import { ALPHABET } from "../lib/random.js";
-import { CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
+import { CHECKSUM_LENGTH, checksumDigitsMatch, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
@@ -106,15 +105,8 @@ export function checkApiKey(input: unknown, format: KeyFormat): number {
     if (alnum[c] !== 1) return CHARSET;
     crc = crc32UpdateCode(crc, c);
   }
-  let v = crc32Final(crc);
-  let mismatch = false;
-  for (let i = length - 1; i >= split; i--) {
-    const c = input.charCodeAt(i);
-    if (alnum[c] !== 1) return CHARSET;
-    if (c !== ALPHABET.charCodeAt(v % 62)) mismatch = true;
-    v = Math.floor(v / 62);
-  }
-  return mismatch ? CHECKSUM : environment;
+  for (let i = split; i < length; i++) if (alnum[input.charCodeAt(i)] !== 1) return CHARSET;
+  return checksumDigitsMatch(input, crc32Final(crc)) ? environment : CHECKSUM;
 }
 
 /**

@@ -52,18 +52,6 @@ export class RandomPool {
     }
     this.offset = offset;
   }
-
-  /** One random byte. */
-  byte(): number {
-    if (this.offset >= BLOCK) {
-      this.buffer ??= new Uint8Array(BLOCK);
-      this.fill(this.buffer);
-      // Zero-length fills or a source that writes nothing would repeat old bytes: never happens
-      // with getRandomValues; a custom source is trusted to fill the whole buffer.
-      this.offset = 0;
-    }
-    return (this.buffer as Uint8Array)[this.offset++] as number;
-  }
 }
 
 /** The platform CSPRNG. Looked up when first used, never at import. @internal */
@@ -97,20 +85,10 @@ function symbolTable(): Uint8Array {
   return (SYMBOLS = t);
 }
 
-/**
- * One uniformly drawn symbol of {@link ALPHABET}, as a char code. Bytes of 248 and above are
- * drawn again (248 = 4 × 62), so every symbol has exactly the same chance: no modulo bias.
- * @internal
- */
-export function randomSymbolCode(pool: RandomPool): number {
-  let b = pool.byte();
-  while (b >= 248) b = pool.byte();
-  return ALPHABET.charCodeAt(b % 62);
-}
 
 /** A random string of `length` symbols of {@link ALPHABET}. @internal */
 export function randomSymbols(pool: RandomPool, length: number): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += String.fromCharCode(randomSymbolCode(pool));
-  return out;
+  const codes: number[] = new Array<number>(length).fill(0);
+  pool.symbols(codes, 0, length);
+  return String.fromCharCode.apply(null, codes);
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { MAX_AUTHORIZATION_LENGTH, readBearerToken } from "../../src/auth/authorization-header.js";
+import { isB64token, MAX_AUTHORIZATION_LENGTH, splitBearer } from "../../src/auth/authorization-header.js";
+
+/** The whole header rule as the authenticator applies it: split off the token, then its grammar. */
+function readBearerToken(raw: unknown): string {
+  const token = splitBearer(raw);
+  if (token === "missing" || token === "scheme" || token === "malformed") return token;
+  return isB64token(token) ? token : "malformed";
+}
 
 const key = "flz_sk_prod_AbCdEfGhIjKlMnOpQrStUvWxYz012345";
 

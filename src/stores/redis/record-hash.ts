@@ -5,23 +5,16 @@
  *
  * @module
  */
-import type { ApiKeyPermissions, ApiKeyRecord } from "../../store/key-store.js";
+import type { ApiKeyRecord } from "../../store/key-store.js";
 
-/** The immutable part of a record, as stored in the `record` field. @internal */
-export interface StoredFields {
-  id: string;
-  accountId: string;
-  name: string;
-  hash: string;
-  hint: string;
-  environment: string | null;
-  permissions: ApiKeyPermissions;
+/**
+ * The immutable part of a record, as stored in the `record` field: the record without the three
+ * changing fields, with its dates as ms since the epoch. @internal
+ */
+export type StoredFields = Omit<ApiKeyRecord, "createdAt" | "expiresAt" | "lastUsedAt" | "revokedAt" | "revokedReason"> & {
   createdAt: number;
-  createdBy: string | null;
   expiresAt: number | null;
-  rotatedFromId: string | null;
-  metadata: Record<string, unknown> | null;
-}
+};
 
 function msOrNull(value: string | undefined): Date | null {
   return value === undefined || value === "" ? null : new Date(Number(value));
