@@ -289,11 +289,22 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     tag: number,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
     const found = lookup(hashWith(token, peppers[index]));
-    const next = (record: ApiKeyRecord | null): ApiKeyAuthResult | Promise<ApiKeyAuthResult> =>
-      record === null && index + 1 < peppers.length
-        ? lookupFrom(index + 1, request, token, tag)
-        : decide(request, token, tag, record);
-    return found instanceof Promise ? found.then(next) : next(found);
+    // Only the asynchronous case needs a closure; the synchronous one allocates nothing here.
+    if (found instanceof Promise) return found.then((record) => afterLookup(index, request, token, tag, record));
+    return afterLookup(index, request, token, tag, found);
+  }
+
+  /** Not found under this pepper: try the next older one; else decide. */
+  function afterLookup(
+    index: number,
+    request: ApiKeyAuthRequest,
+    token: string,
+    tag: number,
+    record: ApiKeyRecord | null,
+  ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
+    return record === null && index + 1 < peppers.length
+      ? lookupFrom(index + 1, request, token, tag)
+      : decide(request, token, tag, record);
   }
 
   /** Revoked, expired, environment, then the plan. */
@@ -366,7 +377,14 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   }
 
   const unavailable = (request: ApiKeyAuthRequest): ApiKeyAuthResult => {
-    emit(request, "unavailable", 503, null, null, Date.now());
+    // Event times come from the configured clock, like every other event (unless it is what failed).
+    let now: number;
+    try {
+      now = clock.now();
+    } catch {
+      now = Date.now();
+    }
+    emit(request, "unavailable", 503, null, null, now);
     return failures.unavailable;
   };
 

@@ -74,3 +74,17 @@ describe("events: one per outcome, never the key (DESIGN §8)", () => {
     }
   });
 });
+
+describe("the 503 event", () => {
+  it("says unavailable, at the configured clock's time", async () => {
+    const { createFakeClock } = await import("../../src/testing/index.js");
+    const clock = createFakeClock(Date.UTC(2024, 5, 1));
+    const store = new MemoryKeyStore();
+    store.getByHash = () => Promise.reject(new Error("down"));
+    const events: ApiKeyAuthEvent[] = [];
+    const auth = createApiKeyAuth({ store, clock, onEvent: (e) => events.push(e) });
+    await auth.authenticate({ authorization: `Bearer ${generateApiKey().key}`, method: "GET", path: "/v1/x" });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ ok: false, reason: "unavailable", status: 503, path: "/v1/x", time: new Date(clock.now()) });
+  });
+});
