@@ -65,6 +65,17 @@ describe("fail closed (DESIGN §5, §9): a failing store gives 503, never a pass
     }
   });
 
+  it("a record whose hash is not exactly ours (a collated or case-insensitive index) is not accepted", async () => {
+    const { hashApiKey } = await import("../../src/index.js");
+    const stored = await w.store.getByHash(hashApiKey(w.keys.prod));
+    expect(stored).not.toBeNull();
+    const nearMatch = { ...stored!, hash: stored!.hash.toUpperCase() };
+    const auth = createApiKeyAuth({ store: storeWith(async () => nearMatch) });
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 401, reason: "unknown" });
+    const exact = createApiKeyAuth({ store: storeWith(async () => stored) });
+    expect((await exact.authenticate(request)).ok).toBe(true);
+  });
+
   it("a plan lookup that throws, rejects, hangs or answers a non-string → 503", async () => {
     const plans = [
       () => { throw new Error("db down"); },
