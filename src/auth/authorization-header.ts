@@ -31,11 +31,13 @@ function isTchar(c: number): boolean {
 const BEARER = "bearer";
 
 /**
- * Split off the bearer token from all raw Authorization header lines, or say why not. The token
- * is not scanned here (see {@link isB64token}). Several lines are malformed, whatever they hold.
+ * Where the bearer token starts in the one raw Authorization line, or why there is none. Several
+ * lines are malformed, whatever they hold. The token is not scanned here (see {@link isB64token});
+ * the line it is in is {@link soleLine}. An offset, not a copy of the token: the key check reads
+ * the line in place, and a token such as "missing" can never be mistaken for a failure.
  * @internal
  */
-export function splitBearer(raw: unknown): string | HeaderFailure {
+export function bearerStart(raw: unknown): number | HeaderFailure {
   let value = raw;
   if (Array.isArray(value)) {
     if (value.length === 0) return "missing";
@@ -60,15 +62,20 @@ export function splitBearer(raw: unknown): string | HeaderFailure {
   let start = 7;
   while (start < length && value.charCodeAt(start) === 32) start++;
   if (start === length) return "malformed";
-  return value.slice(start);
+  return start;
 }
 
-/** Is every character of `token` a b64token character (RFC 6750 §2.1)? @internal */
-export function isB64token(token: string): boolean {
+/** The one Authorization line, once {@link bearerStart} has found a token in it. @internal */
+export function soleLine(raw: string | readonly string[]): string {
+  return typeof raw === "string" ? raw : (raw[0] as string);
+}
+
+/** Is every character of `line` from `start` on a b64token character (RFC 6750 §2.1)? @internal */
+export function isB64token(line: string, start = 0): boolean {
   if (!tablesReady) tables();
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
+  for (let i = start; i < line.length; i++) {
+    const c = line.charCodeAt(i);
     if (c >= 128 || B64TOKEN[c] !== 1) return false;
   }
-  return token.length > 0;
+  return line.length > start;
 }

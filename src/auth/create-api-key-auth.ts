@@ -9,8 +9,8 @@ import { z } from "zod";
 import { invalidOption } from "../errors.js";
 import { getDefaultKeyFormat, hintOf, type KeyFormat } from "../format/key-format.js";
 import { checkApiKey, failureOf, UNTAGGED } from "../format/parse-api-key.js";
-import { constantTimeEqual } from "../hash/digest.js";
-import { hashWith, normalizePeppers, type Pepper, type PepperOption } from "../hash/hash-api-key.js";
+import { constantTimeEqual, latin1ToHex } from "../hash/digest.js";
+import { digestWith, normalizePeppers, schemeOf, type Pepper, type PepperOption } from "../hash/hash-api-key.js";
 import {
   accountsSchema,
   apiPlansSchema,
@@ -25,7 +25,7 @@ import {
 } from "../lib/options.js";
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
-import { isB64token, splitBearer } from "./authorization-header.js";
+import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
 import { UsageRecorder } from "./usage-recorder.js";
@@ -199,6 +199,8 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     const list = normalizePeppers(o.pepper as PepperOption | undefined);
     return list.length === 0 ? [undefined] : list;
   })();
+  // A stored hash is scheme + digest ("sha256:" + hex); each pepper's scheme is built once.
+  const schemes = peppers.map(schemeOf);
   const store = o.store;
   const accounts = o.accounts as AccountPlans | undefined;
   const apiPlans = new Set(o.apiPlans ?? ["pro"]);
@@ -222,15 +224,19 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   // memory store's Map and the cache are keyed by the exact hash, so they need no second look.
   const verified = (r: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null =>
     r === null || r === undefined ? null : constantTimeEqual(r.hash, hash) ? r : null;
-  const storeLookup = (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => {
-    if (memory !== null && memory.getByHash === memoryGetByHash) return memory[syncLookup](hash);
+  const storeLookup = (scheme: string, digest: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => {
+    if (memory !== null && memory.getByHash === memoryGetByHash) return memory[syncLookup](scheme, digest);
+    const hash = scheme + latin1ToHex(digest);
     const found = deadlines.limit(store.getByHash(hash), storeMs);
     return found instanceof Promise ? found.then((r) => verified(r, hash)) : verified(found, hash);
   };
   // Nothing subscribes until the first request: creating an authenticator opens no connection.
   const cache = o.cache === undefined ? null : new VerificationCache(store, o.cache, clock);
   const lookup =
-    cache === null ? storeLookup : (hash: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => cache.lookup(hash, storeLookup);
+    cache === null
+      ? storeLookup
+      : (scheme: string, digest: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
+          cache.lookup(scheme, digest, storeLookup);
 
   function emit(
     request: ApiKeyAuthRequest | undefined,
@@ -265,20 +271,22 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   // and a synchronous plan lookup, no promise is made until the answer. A step that returns a
   // promise continues asynchronously from there.
   function check(request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
-    const token = splitBearer(request.authorization);
-    if (token === "missing" || token === "scheme" || token === "malformed") {
-      emit(request, token, 401, null, null, clock.now());
-      return failures[token];
+    const start = bearerStart(request.authorization);
+    if (typeof start !== "number") {
+      emit(request, start, 401, null, null, clock.now());
+      return failures[start];
     }
-    const tag = checkApiKey(token, format);
+    // The key is checked where it stands in the header line; it is cut out only to be hashed.
+    const line = soleLine(request.authorization as string | readonly string[]);
+    const tag = checkApiKey(line, format, start);
     if (tag < UNTAGGED) {
       // Every key character is a b64token character, so the header grammar is only scanned for a
       // token that is not a key: to tell a malformed header from a bad key.
-      const reason = !isB64token(token) ? "malformed" : failureOf(tag) === "checksum" ? "checksum" : "format";
+      const reason = !isB64token(line, start) ? "malformed" : failureOf(tag) === "checksum" ? "checksum" : "format";
       emit(request, reason, 401, null, null, clock.now());
       return failures[reason];
     }
-    return lookupFrom(0, request, token, tag);
+    return lookupFrom(0, request, line.slice(start), tag);
   }
 
   /** Look the key up with the pepper at `index` (then older ones). */
@@ -288,7 +296,10 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     token: string,
     tag: number,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
-    const found = lookup(hashWith(token, peppers[index]));
+    const pepper = peppers[index];
+    // The digest is computed one character per byte: the memory store and the cache look it up as
+    // it is; only a store lookup writes it out as the stored hex.
+    const found = lookup(schemes[index] as string, digestWith(token, pepper, "latin1"));
     // Only the asynchronous case needs a closure; the synchronous one allocates nothing here.
     if (found instanceof Promise) return found.then((record) => afterLookup(index, request, token, tag, record));
     return afterLookup(index, request, token, tag, found);

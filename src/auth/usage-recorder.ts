@@ -9,7 +9,8 @@ import type { KeyStore } from "../store/key-store.js";
 
 /** @internal */
 export class UsageRecorder {
-  private readonly pending = new Map<string, number>();
+  /** Latest use per key id, in a mutable cell: a repeat use rewrites the cell, not the map. */
+  private readonly pending = new Map<string, { at: number }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -20,8 +21,9 @@ export class UsageRecorder {
 
   /** Note that key `id` was used at `at` (ms since the epoch). */
   note(id: string, at: number): void {
-    const prev = this.pending.get(id);
-    if (prev === undefined || at > prev) this.pending.set(id, at);
+    const cell = this.pending.get(id);
+    if (cell === undefined) this.pending.set(id, { at });
+    else if (at > cell.at) cell.at = at;
     if (this.timer === undefined) {
       // The batch is written one interval after the first use that finds no timer running, so
       // flushes are at least an interval apart: at most one write per key per interval, and a
@@ -41,7 +43,7 @@ export class UsageRecorder {
       this.timer = undefined;
     }
     if (this.pending.size === 0) return this.inFlight;
-    const batch = [...this.pending].map(([id, at]) => ({ id, lastUsedAt: new Date(at) }));
+    const batch = [...this.pending].map(([id, cell]) => ({ id, lastUsedAt: new Date(cell.at) }));
     this.pending.clear();
     const previous = this.inFlight;
     this.inFlight = previous
@@ -50,8 +52,9 @@ export class UsageRecorder {
         // Last used is advisory: keep the times for the next flush rather than fail anything.
         for (const { id, lastUsedAt } of batch) {
           const t = lastUsedAt.getTime();
-          const cur = this.pending.get(id);
-          if (cur === undefined || t > cur) this.pending.set(id, t);
+          const cell = this.pending.get(id);
+          if (cell === undefined) this.pending.set(id, { at: t });
+          else if (t > cell.at) cell.at = t;
         }
       });
     return this.inFlight;

@@ -16,6 +16,7 @@
  * @module
  */
 import { z } from "zod";
+import { hexToLatin1 } from "../hash/digest.js";
 import type { ApiKeyRecord, KeyStore } from "../store/key-store.js";
 
 /** Options of the verification cache: `createApiKeyAuth({ cache: { ttlMs, max } })`. */
@@ -42,7 +43,26 @@ export const cacheSchema = z.strictObject({
   negativeTtlMs: z.number().int().nonnegative().optional(),
 });
 
-type Lookup = (hash: string) => ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+type Lookup = (scheme: string, digest: string) => ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+
+const PLAIN = "sha256:";
+
+/**
+ * The cache's key for a hash given as its scheme and its digest's bytes (one character per byte):
+ * the bare digest for plain SHA-256 (no string joined on the request path), else scheme + digest.
+ * One-to-one on the hashes the authenticator looks up: a bare digest is 32 characters, a joined
+ * key at least 46 (`hmac-sha256:` + version + `:` + 32), so the two never meet.
+ */
+function keyOf(scheme: string, digest: string): string {
+  return scheme === PLAIN ? digest : scheme + digest;
+}
+
+/** The cache's key for a whole stored hash, as in a revocation announcement. */
+function keyOfHash(hash: string): string {
+  const cut = hash.lastIndexOf(":") + 1;
+  const digest = hexToLatin1(hash.slice(cut));
+  return digest === null ? hash : keyOf(hash.slice(0, cut), digest);
+}
 
 interface Entry {
   readonly record: ApiKeyRecord;
@@ -83,10 +103,11 @@ export class VerificationCache {
     this.staleOk = options.maxStalenessMs !== undefined;
   }
 
-  /** The record for `hash` from memory, or from `load` (sync when both are). */
-  lookup(hash: string, load: Lookup): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+  /** The record for the hash `scheme` + `digest` from memory, or from `load` (sync when both are). */
+  lookup(scheme: string, digest: string, load: Lookup): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
     if (this.state === "idle") this.start();
-    if (this.state === "down") return load(hash);
+    if (this.state === "down") return load(scheme, digest);
+    const hash = keyOf(scheme, digest);
     const now = this.clock.now();
     const entry = this.found.get(hash);
     if (entry !== undefined) {
@@ -105,7 +126,7 @@ export class VerificationCache {
     const pending = this.inflight.get(hash);
     if (pending !== undefined) return pending;
     const generation = this.generation;
-    const result = load(hash);
+    const result = load(scheme, digest);
     if (!(result instanceof Promise)) {
       this.keep(hash, result, generation, now);
       return result;
@@ -168,9 +189,10 @@ export class VerificationCache {
     this.unsubscribe = this.store.subscribeRevocations(
       (revocation) => {
         this.generation++;
-        this.found.delete(revocation.hash);
-        this.missing.delete(revocation.hash);
-        this.inflight.delete(revocation.hash);
+        const hash = keyOfHash(revocation.hash);
+        this.found.delete(hash);
+        this.missing.delete(hash);
+        this.inflight.delete(hash);
       },
       (connected) => {
         told = true;

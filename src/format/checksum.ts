@@ -26,6 +26,11 @@ export function crc32Update(state: number, text: string): number {
   return c;
 }
 
+/** The CRC-32 table, for loops that hoist it. @internal */
+export function crc32Table(): Int32Array {
+  return crcTable();
+}
+
 /** Feed one char code into a running CRC state. @internal */
 export function crc32UpdateCode(state: number, code: number): number {
   return ((crcTable()[(state ^ code) & 0xff] as number) ^ (state >>> 8)) | 0;
@@ -55,16 +60,25 @@ export function base62Checksum(value: number): string {
   return out;
 }
 
+/** Value of each base62 digit by char code below 128; -1 for any other character. */
+const DIGIT_VALUES: Int8Array = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 62; i++) t[ALPHABET.charCodeAt(i)] = i;
+  return t;
+})();
+
 /**
- * Do the last 6 characters of `key` spell `value` in base62 ({@link base62Checksum}'s digits)?
- * Compared digit by digit from the end, without building a string: this runs on every request.
+ * The number that the 6 base62 digits of `key` from `start` spell ({@link base62Checksum} read
+ * back), or -1 if one of them is not a base62 digit. No string is built: this runs on every request.
  * @internal
  */
-export function checksumDigitsMatch(key: string, value: number): boolean {
-  let v = value;
-  for (let i = key.length - 1; i >= key.length - CHECKSUM_LENGTH; i--) {
-    if (key.charCodeAt(i) !== ALPHABET.charCodeAt(v % 62)) return false;
-    v = Math.floor(v / 62);
+export function base62Value(key: string, start: number): number {
+  let value = 0;
+  for (let i = start; i < start + CHECKSUM_LENGTH; i++) {
+    const c = key.charCodeAt(i);
+    const d = c < 128 ? (DIGIT_VALUES[c] as number) : -1;
+    if (d < 0) return -1;
+    value = value * 62 + d;
   }
-  return true;
+  return value;
 }

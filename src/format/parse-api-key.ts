@@ -1,7 +1,7 @@
 /**
  * @module
  */
-import { CHECKSUM_LENGTH, checksumDigitsMatch, crc32Final, crc32UpdateCode } from "./checksum.js";
+import { base62Value, CHECKSUM_LENGTH, crc32Final, crc32Table } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
@@ -39,16 +39,14 @@ function fail(reason: ParseApiKeyFailure): ParseApiKeyResult {
   return r;
 }
 
-/** `[A-Za-z0-9]` by char code (no regex flags can widen it), as a table: one load per character. */
-let ALNUM: Uint8Array | undefined;
-function alnumTable(): Uint8Array {
-  if (ALNUM) return ALNUM;
-  const t = new Uint8Array(65536);
+/** `[A-Za-z0-9]` by char code below 128 (no regex flags can widen it): one load per character. */
+const ALNUM: Uint8Array = (() => {
+  const t = new Uint8Array(128);
   for (let c = 48; c <= 57; c++) t[c] = 1;
   for (let c = 65; c <= 90; c++) t[c] = 1;
   for (let c = 97; c <= 122; c++) t[c] = 1;
-  return (ALNUM = t);
-}
+  return t;
+})();
 
 /** {@link checkApiKey}'s answer for a key without an environment tag. @internal */
 export const UNTAGGED = -1;
@@ -72,41 +70,56 @@ const CHECKSUM = fails("checksum");
 /**
  * The parser without allocations, for the request path: the index of the key's environment in
  * `format.environments`, {@link UNTAGGED}, or a failure code below that (see {@link failureOf}).
+ * The key is `input` from `start` to its end, read in place (the request path passes the whole
+ * Authorization line and where the token starts).
  * @internal
  */
-export function checkApiKey(input: unknown, format: KeyFormat): number {
+export function checkApiKey(input: unknown, format: KeyFormat, start = 0): number {
   if (typeof input !== "string") return NOT_A_STRING;
   const length = input.length;
-  if (length > MAX_KEY_LENGTH) return TOO_LONG;
-  if (length === 0) return EMPTY;
+  if (length - start > MAX_KEY_LENGTH) return TOO_LONG;
+  if (length === start) return EMPTY;
   const head = format.head;
-  if (!input.startsWith(head)) return PREFIX;
+  if (!input.startsWith(head, start)) return PREFIX;
   let environment = UNTAGGED;
-  let bodyStart = head.length;
+  let bodyStart = start + head.length;
   const sep = input.indexOf("_", bodyStart);
   if (sep !== -1) {
-    environment = format.environments.indexOf(input.slice(bodyStart, sep));
-    if (environment === -1) return ENVIRONMENT;
+    // The tag is compared in place, without cutting it out of the key.
+    const tagLength = sep - bodyStart;
+    const environments = format.environments;
+    for (let e = 0; e < environments.length; e++) {
+      const tag = environments[e] as string;
+      if (tag.length === tagLength && input.startsWith(tag, bodyStart)) {
+        environment = e;
+        break;
+      }
+    }
+    if (environment === UNTAGGED) return ENVIRONMENT;
     bodyStart = sep + 1;
   }
   if (length - bodyStart !== BODY_LENGTH) return LENGTH;
-  const alnum = alnumTable();
   if (!format.checksum) {
-    for (let i = bodyStart; i < length; i++) if (alnum[input.charCodeAt(i)] !== 1) return CHARSET;
+    for (let i = bodyStart; i < length; i++) {
+      const c = input.charCodeAt(i);
+      if (c >= 128 || ALNUM[c] !== 1) return CHARSET;
+    }
     return environment;
   }
   // One pass over the body: every character alphanumeric, and the CRC continued from the state
   // the format precomputed for its head and environment (the CRC covers everything before the
-  // last 6 characters).
+  // last 6 characters), then the last 6 read back as a number.
   const split = length - CHECKSUM_LENGTH;
+  const table = crc32Table();
   let crc = format.crcStateList[environment + 1] as number;
   for (let i = bodyStart; i < split; i++) {
     const c = input.charCodeAt(i);
-    if (alnum[c] !== 1) return CHARSET;
-    crc = crc32UpdateCode(crc, c);
+    if (c >= 128 || ALNUM[c] !== 1) return CHARSET;
+    crc = (table[(crc ^ c) & 0xff] as number) ^ (crc >>> 8);
   }
-  for (let i = split; i < length; i++) if (alnum[input.charCodeAt(i)] !== 1) return CHARSET;
-  return checksumDigitsMatch(input, crc32Final(crc)) ? environment : CHECKSUM;
+  const digits = base62Value(input, split);
+  if (digits < 0) return CHARSET;
+  return digits === crc32Final(crc) ? environment : CHECKSUM;
 }
 
 /**

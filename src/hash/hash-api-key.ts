@@ -6,7 +6,7 @@
  */
 import { ApiKeyError, invalidOption } from "../errors.js";
 import { MAX_KEY_LENGTH } from "../format/key-format.js";
-import { hmacSha256Hex, sha256Hex } from "./digest.js";
+import { hmacSha256Digest, sha256Digest, type DigestEncoding } from "./digest.js";
 
 /** A pepper secret: a string (UTF-8) or bytes. Keep it out of the database (env var, secrets manager). */
 export type PepperSecret = string | Uint8Array;
@@ -53,9 +53,22 @@ export function normalizePeppers(option: PepperOption | undefined, name = "peppe
   );
 }
 
-/** Hash with one pepper (or none). @internal */
+/** The scheme part of a stored hash, up to and including its last ":". @internal */
+export function schemeOf(pepper: Pepper | undefined): string {
+  return pepper === undefined ? "sha256:" : `hmac-sha256:${pepper.version}:`;
+}
+
+/**
+ * The digest part of a hash, after the scheme: hex as stored, or `latin1` (one character per
+ * byte) for the request path's in-memory lookups. @internal
+ */
+export function digestWith(key: string, pepper: Pepper | undefined, encoding: DigestEncoding = "hex"): string {
+  return pepper === undefined ? sha256Digest(key, encoding) : hmacSha256Digest(pepper.secret, key, encoding);
+}
+
+/** Hash with one pepper (or none): scheme and hex digest, as stored. @internal */
 export function hashWith(key: string, pepper: Pepper | undefined): string {
-  return pepper === undefined ? `sha256:${sha256Hex(key)}` : `hmac-sha256:${pepper.version}:${hmacSha256Hex(pepper.secret, key)}`;
+  return schemeOf(pepper) + digestWith(key, pepper);
 }
 
 /**

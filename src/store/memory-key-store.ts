@@ -2,6 +2,7 @@
  * @module
  */
 import { ApiKeyError } from "../errors.js";
+import { hexToLatin1 } from "../hash/digest.js";
 import {
   copyRecord,
   type ApiKeyRecord,
@@ -28,7 +29,7 @@ export const syncLookup: unique symbol = Symbol.for("@fluenzr/api-keys/syncLooku
  */
 export class MemoryKeyStore implements KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
-  private readonly byHash = new Map<string, ApiKeyRecord>();
+  private readonly byHash = new HashIndex();
   private readonly listeners = new Set<(revocation: ApiKeyRevocation) => void>();
 
   /** Number of stored records. */
@@ -41,17 +42,20 @@ export class MemoryKeyStore implements KeyStore {
     if (this.byHash.has(record.hash)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this hash is already stored");
     const copy = copyRecord(record);
     this.byId.set(copy.id, copy);
-    this.byHash.set(copy.hash, copy);
+    this.byHash.set(copy);
   }
 
   async getByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const r = this.byHash.get(hash);
+    const r = typeof hash === "string" ? this.byHash.get(hash) : undefined;
     return r === undefined ? null : copyRecord(r);
   }
 
-  /** @internal The stored record itself, for the authenticator (which never mutates it). */
-  [syncLookup](hash: string): ApiKeyRecord | null {
-    return this.byHash.get(hash) ?? null;
+  /**
+   * @internal The stored record itself, for the authenticator (which never mutates it), by the
+   * hash's scheme and its digest written one character per byte.
+   */
+  [syncLookup](scheme: string, digest: string): ApiKeyRecord | null {
+    return this.byHash.lookup(scheme, digest) ?? null;
   }
 
   async getById(id: string): Promise<ApiKeyRecord | null> {
@@ -73,7 +77,7 @@ export class MemoryKeyStore implements KeyStore {
       // Replace rather than mutate: a lookup in flight keeps the object it already had.
       const next = { ...r, revokedAt: new Date(at.getTime()), revokedReason: options.reason ?? "revoked" };
       this.byId.set(id, next);
-      this.byHash.set(next.hash, next);
+      this.byHash.set(next);
       const revocation = { id, hash: next.hash };
       for (const listener of this.listeners) {
         try {
@@ -94,7 +98,7 @@ export class MemoryKeyStore implements KeyStore {
       if (r.lastUsedAt === null || lastUsedAt.getTime() > r.lastUsedAt.getTime()) {
         const next = { ...r, lastUsedAt: new Date(lastUsedAt.getTime()) };
         this.byId.set(id, next);
-        this.byHash.set(next.hash, next);
+        this.byHash.set(next);
       }
     }
   }
@@ -104,5 +108,50 @@ export class MemoryKeyStore implements KeyStore {
     return () => {
       this.listeners.delete(listener);
     };
+  }
+}
+
+const PLAIN = "sha256:";
+
+/**
+ * Records by hash. A hash of the usual shape, scheme + lower-case hex digest (`sha256:…`), is
+ * filed under its scheme and its digest's bytes written one character per byte: the form the
+ * authenticator computes on the request path, so it is looked up as it is, with no hex and no
+ * string joined. Any other hash string is filed apart under its whole text, where a computed
+ * digest never looks; either way one hash has one slot and two hashes never share one.
+ */
+class HashIndex {
+  /** Plain SHA-256, the usual scheme, held directly: one map read per lookup. */
+  private readonly plain = new Map<string, ApiKeyRecord>();
+  private readonly schemes = new Map<string, Map<string, ApiKeyRecord>>([[PLAIN, this.plain]]);
+  private readonly other = new Map<string, ApiKeyRecord>();
+
+  /** The record whose hash is `scheme` + the hex of `digest` (one character per byte). */
+  lookup(scheme: string, digest: string): ApiKeyRecord | undefined {
+    return scheme === PLAIN ? this.plain.get(digest) : this.schemes.get(scheme)?.get(digest);
+  }
+
+  get(hash: string): ApiKeyRecord | undefined {
+    const cut = hash.lastIndexOf(":") + 1;
+    const digest = hexToLatin1(hash.slice(cut));
+    return digest === null ? this.other.get(hash) : this.lookup(hash.slice(0, cut), digest);
+  }
+
+  has(hash: string): boolean {
+    return this.get(hash) !== undefined;
+  }
+
+  set(record: ApiKeyRecord): void {
+    const hash = record.hash;
+    const cut = hash.lastIndexOf(":") + 1;
+    const digest = hexToLatin1(hash.slice(cut));
+    if (digest === null) {
+      this.other.set(hash, record);
+      return;
+    }
+    const scheme = hash.slice(0, cut);
+    let digests = this.schemes.get(scheme);
+    if (digests === undefined) this.schemes.set(scheme, (digests = new Map()));
+    digests.set(digest, record);
   }
 }

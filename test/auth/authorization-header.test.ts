@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isB64token, MAX_AUTHORIZATION_LENGTH, splitBearer } from "../../src/auth/authorization-header.js";
+import { bearerStart, isB64token, MAX_AUTHORIZATION_LENGTH, soleLine } from "../../src/auth/authorization-header.js";
 
-/** The whole header rule as the authenticator applies it: split off the token, then its grammar. */
+/** The whole header rule as the authenticator applies it: find the token, then its grammar. */
 function readBearerToken(raw: unknown): string {
-  const token = splitBearer(raw);
-  if (token === "missing" || token === "scheme" || token === "malformed") return token;
-  return isB64token(token) ? token : "malformed";
+  const start = bearerStart(raw);
+  if (typeof start !== "number") return start;
+  const line = soleLine(raw as string | string[]);
+  return isB64token(line, start) ? line.slice(start) : "malformed";
 }
 
 const key = "flz_sk_prod_AbCdEfGhIjKlMnOpQrStUvWxYz012345";

@@ -146,6 +146,28 @@ describe("DESIGN §9: no request is let in after revoke() resolves (cache on)", 
     await auth.close();
   });
 
+  it("with peppers (current and older), announcements drop the cached key whichever pepper found it", async () => {
+    const store = new ControlledStore();
+    const actor = { id: "usr_admin", admin: true };
+    const old = { version: "1", secret: "old-pepper" };
+    const current = { version: "2", secret: "new-pepper" };
+    const oldManager = createKeyManager({ store, pepper: old });
+    const newManager = createKeyManager({ store, pepper: [current, old] });
+    const a = await oldManager.create({ accountId: "acc_1", actor, name: "Made under the old pepper" });
+    const b = await newManager.create({ accountId: "acc_1", actor, name: "Made under the new pepper" });
+    const auth = createApiKeyAuth({ store, pepper: [current, old], cache: { ttlMs: 60_000, max: 100 } });
+    for (const made of [a, b]) expect((await auth.authenticate(get(made.key))).ok).toBe(true);
+    const warm = store.lookups;
+    for (const made of [a, b]) expect((await auth.authenticate(get(made.key))).ok).toBe(true);
+    expect(store.lookups).toBe(warm); // both answered from memory
+    for (const made of [a, b]) {
+      await newManager.revoke({ accountId: "acc_1", actor, id: made.record.id });
+      const after = await auth.authenticate(get(made.key));
+      expect(!after.ok && after.reason).toBe("revoked");
+    }
+    await auth.close();
+  });
+
   it("a lookup that started before a revocation never puts the revoked key back", async () => {
     const { store, auth, key, revoke } = await setup();
     const release = store.hold();

@@ -68,6 +68,14 @@ describe("DESIGN §5 status table, row by row", async () => {
     expect(!r.ok && r.reason).toBe(reason);
   });
 
+  it("a token that spells a failure's name is still just a bad key, never that failure", async () => {
+    for (const token of ["missing", "scheme", "malformed", "MISSING"]) {
+      const r = await w.auth.authenticate(get(`Bearer ${token}`));
+      expectFailure(r, 401, "UNAUTHORIZED", "Invalid or missing API key", { "WWW-Authenticate": `${challenge}, error="invalid_token"` });
+      expect(!r.ok && r.reason).toBe("format");
+    }
+  });
+
   it("account's plan has no API access → 403 FORBIDDEN \"API access requires Pro plan\", no challenge", async () => {
     const r = await w.auth.authenticate(get(`Bearer ${w.keys.starter}`));
     expectFailure(r, 403, "FORBIDDEN", "API access requires Pro plan", {});

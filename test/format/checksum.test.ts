@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base62Checksum, checksumDigitsMatch, crc32 } from "../../src/format/checksum.js";
+import { base62Checksum, base62Value, crc32 } from "../../src/format/checksum.js";
 
 describe("CRC-32 checksum (DESIGN §3)", () => {
   it("matches the standard CRC-32 check values", () => {
@@ -15,10 +15,13 @@ describe("CRC-32 checksum (DESIGN §3)", () => {
     expect(base62Checksum(0xffffffff)).toBe("4gfFC3");
   });
 
-  it("checks the last 6 characters against everything before them", () => {
+  it("reads the last 6 characters back as the number they spell", () => {
     const head = "flz_sk_abcdefghijklmnopqrstuvwxyz";
     const key = head + base62Checksum(crc32(head));
-    expect(checksumDigitsMatch(key, crc32(head))).toBe(true);
-    expect(checksumDigitsMatch(key.slice(0, -1) + (key.endsWith("0") ? "1" : "0"), crc32(head))).toBe(false);
+    expect(base62Value(key, head.length)).toBe(crc32(head));
+    expect(base62Value(key.slice(0, -1) + (key.endsWith("0") ? "1" : "0"), head.length)).not.toBe(crc32(head));
+    expect(base62Value("000000", 0)).toBe(0);
+    expect(base62Value("4gfFC3", 0)).toBe(0xffffffff);
+    for (const bad of ["00000_", "0000\u00e9z", "00 000", "0000-0"]) expect(base62Value(bad, 0)).toBe(-1);
   });
 });

@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  nativeHmacSha256Hex,
-  nativeSha256Hex,
-  portableHmacSha256Hex,
-  portableSha256Hex,
+  bytesToLatin1,
+  hexToLatin1,
+  nativeHmacSha256,
+  nativeSha256,
+  portableHmacSha256,
+  portableSha256,
   constantTimeEqual,
 } from "../../src/hash/digest.js";
 import { generateApiKey, hashApiKey, isApiKeyError } from "../../src/index.js";
@@ -66,7 +68,7 @@ describe("hashApiKey (DESIGN §4)", () => {
 
 describe("native and portable digests give identical results", () => {
   it("Node's crypto is available here (so the comparison is real)", () => {
-    expect(nativeSha256Hex("")).not.toBeNull();
+    expect(nativeSha256("")).not.toBeNull();
   });
 
   it("SHA-256 vectors", () => {
@@ -79,8 +81,11 @@ describe("native and portable digests give identical results", () => {
       ],
     ];
     for (const [input, digest] of vectors) {
-      expect(portableSha256Hex(input)).toBe(digest);
-      expect(nativeSha256Hex(input)).toBe(digest);
+      expect(portableSha256(input)).toBe(digest);
+      expect(nativeSha256(input)).toBe(digest);
+      // One character per byte, as the request path looks digests up: the same bytes either way.
+      expect(portableSha256(input, "latin1")).toBe(hexToLatin1(digest));
+      expect(nativeSha256(input, "latin1")).toBe(hexToLatin1(digest));
     }
   });
 
@@ -90,10 +95,26 @@ describe("native and portable digests give identical results", () => {
         fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 100 }), fc.constant(generateApiKey().key)),
         fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.uint8Array({ minLength: 1, maxLength: 100 })),
         (text, secret) =>
-          portableSha256Hex(text) === nativeSha256Hex(text) &&
-          portableHmacSha256Hex(secret, text) === nativeHmacSha256Hex(secret, text),
+          portableSha256(text) === nativeSha256(text) &&
+          portableHmacSha256(secret, text) === nativeHmacSha256(secret, text) &&
+          portableSha256(text, "latin1") === nativeSha256(text, "latin1") &&
+          portableHmacSha256(secret, text, "latin1") === nativeHmacSha256(secret, text, "latin1") &&
+          hexToLatin1(portableHmacSha256(secret, text)) === nativeHmacSha256(secret, text, "latin1"),
       ),
       { numRuns: 2_000 },
+    );
+  });
+
+  it("hex and one-character-per-byte digests convert exactly; anything but lower-case hex is refused", () => {
+    expect(hexToLatin1("00ff7f80")).toBe("\u0000\u00ff\u007f\u0080");
+    expect(bytesToLatin1(new Uint8Array([0, 255, 127, 128]))).toBe("\u0000\u00ff\u007f\u0080");
+    expect(hexToLatin1("")).toBe("");
+    for (const bad of ["0", "0G", "FF", "ab cd", "é0", "0x"]) expect(hexToLatin1(bad)).toBeNull();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+        return hexToLatin1(hex) === bytesToLatin1(bytes);
+      }),
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryKeyStore } from "../../src/index.js";
+import { createApiKeyAuth, generateApiKey, hashApiKey, MemoryKeyStore } from "../../src/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
 
 runKeyStoreConformance("MemoryKeyStore", () => new MemoryKeyStore());
@@ -27,5 +27,38 @@ describe("MemoryKeyStore", () => {
     await store.revoke(r2.id);
     expect(seen).toEqual([r.id]);
     expect((await store.getById(r2.id))?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it("files every hash string in its own slot: usual, upper-case hex, odd and look-alike hashes never meet", async () => {
+    const store = new MemoryKeyStore();
+    const hex = "ab".repeat(32);
+    const hashes = [
+      `sha256:${hex}`,
+      `sha256:${hex.toUpperCase()}`,
+      `hmac-sha256:1:${hex}`,
+      `hmac-sha256:2:${hex}`,
+      hex,
+      `:${hex}`,
+      `sha256:${hex}0`,
+      "h1",
+      "sha256:",
+      "",
+    ];
+    for (const hash of hashes) await store.insert(makeTestRecord({ hash }));
+    for (const hash of hashes) expect((await store.getByHash(hash))?.hash).toBe(hash);
+    expect(await store.getByHash(`sha256:${"cd".repeat(32)}`)).toBeNull();
+    await expect(store.insert(makeTestRecord({ hash: `sha256:${hex}` }))).rejects.toMatchObject({ code: "DUPLICATE_KEY" });
+  });
+
+  it("the authenticator finds a key by its exact stored hash only", async () => {
+    const { key } = generateApiKey({ environment: "prod" });
+    const exact = new MemoryKeyStore();
+    await exact.insert(makeTestRecord({ hash: hashApiKey(key), environment: "prod" }));
+    const near = new MemoryKeyStore();
+    await near.insert(makeTestRecord({ hash: hashApiKey(key).toUpperCase().replace("SHA256:", "sha256:"), environment: "prod" }));
+    const request = { authorization: `Bearer ${key}`, method: "GET" };
+    expect((await createApiKeyAuth({ store: exact }).authenticate(request)).ok).toBe(true);
+    const refused = await createApiKeyAuth({ store: near }).authenticate(request);
+    expect(!refused.ok && refused.reason).toBe("unknown");
   });
 });
