@@ -26,6 +26,7 @@ import {
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
 import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
+import { checkNow } from "./check-now.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
 import { UsageRecorder } from "./usage-recorder.js";
@@ -399,22 +400,30 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     return failures.unavailable;
   };
 
+  /** The whole check, never throwing or rejecting: a ready result when nothing had to wait. */
+  const checkOrPending = (request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> => {
+    if (typeof request !== "object" || request === null) return failures.missing;
+    // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer — thrown
+    // here or rejected later — all give 503.
+    try {
+      const result = check(request);
+      return result instanceof Promise ? result.catch(() => unavailable(request)) : result;
+    } catch {
+      return unavailable(request);
+    }
+  };
+
   return {
     realm,
     authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult> {
-      if (typeof request !== "object" || request === null) return Promise.resolve(failures.missing);
-      // Fail closed: a store error, a rejected or timed-out lookup, a bad plan answer — thrown
-      // here or rejected later — all give 503.
-      try {
-        const result = check(request);
-        return result instanceof Promise ? result.catch(() => unavailable(request)) : Promise.resolve(result);
-      } catch {
-        return Promise.resolve(unavailable(request));
-      }
+      const result = checkOrPending(request);
+      return result instanceof Promise ? result : Promise.resolve(result);
     },
+    // For this package's adapters: a ready result lets them go on in the same tick.
+    [checkNow]: checkOrPending,
     close(): Promise<void> {
       cache?.close();
       return usage.flush();
     },
-  };
+  } as ApiKeyAuth;
 }

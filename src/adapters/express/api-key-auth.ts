@@ -11,13 +11,13 @@ import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
-  checkedResult,
   failureJson,
   optionalFunction,
   optionsObject,
   pathOf,
   rejectUnknownOptions,
   requireAuth,
+  runAuth,
   shouldSkip,
 } from "../shared/request-facts.js";
 
@@ -100,6 +100,19 @@ function send(res: Response, failure: ApiKeyAuthFailure): void {
  * app.get("/v1/contacts", (req, res) => res.json({ accountId: req.apiKey?.accountId }));
  * ```
  */
+function settle(result: ApiKeyAuthResult, req: Request, res: Response, next: NextFunction): void {
+  if (result.ok) {
+    req.apiKey = result.key;
+    next();
+    return;
+  }
+  try {
+    send(res, result);
+  } catch {
+    send(res, FALLBACK_FAILURE);
+  }
+}
+
 export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions): RequestHandler {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");
@@ -111,33 +124,19 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions)
       next();
       return;
     }
-    let pending: Promise<ApiKeyAuthResult>;
+    let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      // Promise.resolve: returns the core's promise as is, and tolerates a stand-in that is not one.
-      pending = Promise.resolve(authenticator.authenticate(new ExpressRequestFacts(req)));
+      outcome = runAuth(authenticator, new ExpressRequestFacts(req));
     } catch {
-      send(res, FALLBACK_FAILURE);
-      return;
+      outcome = FALLBACK_FAILURE;
     }
-    // Both callbacks are guarded and nothing is returned to Express: no rejection can escape.
-    pending.then(
-      (value) => {
-        const result = checkedResult(value);
-        if (result.ok) {
-          req.apiKey = result.key;
-          next();
-          return;
-        }
-        try {
-          send(res, result);
-        } catch {
-          send(res, FALLBACK_FAILURE);
-        }
-      },
-      () => send(res, FALLBACK_FAILURE),
-    ).catch(() => {
-      // next() is Express's own call; if something beyond it throws synchronously, do not let
-      // it become an unhandled rejection (Express 4 would crash the process on Node ≥ 15).
-    });
+    // A ready answer goes on in the same tick; a pending one is settled with every error kept
+    // inside the chain and nothing returned to Express, so no rejection can escape (Express 4
+    // would crash the process on an unhandled one on Node ≥ 15).
+    if (outcome instanceof Promise) {
+      outcome.then((result) => settle(result, req, res, next)).catch(() => {});
+    } else {
+      settle(outcome, req, res, next);
+    }
   };
 }

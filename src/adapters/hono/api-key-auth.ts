@@ -5,18 +5,18 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
-  checkedResult,
   failureJson,
   optionalFunction,
   optionsObject,
   rejectUnknownOptions,
   requireAuth,
+  runAuth,
   shouldSkip,
 } from "../shared/request-facts.js";
 
@@ -125,6 +125,16 @@ function respond(failure: ApiKeyAuthFailure): Response {
  * app.get("/v1/contacts", (c) => c.json({ accountId: c.get("apiKey").accountId }));
  * ```
  */
+// Hono's compose takes what a middleware resolves to as the response unless the context is
+// finalised, and `next()` resolves to the context itself: so resolve to nothing after it.
+const nothing = (): void => undefined;
+
+function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next): Promise<Response | void> {
+  if (!result.ok) return Promise.resolve(respond(result));
+  c.set("apiKey", result.key);
+  return next().then(nothing);
+}
+
 export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): MiddlewareHandler<ApiKeyAuthEnv> {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");
@@ -132,19 +142,15 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): M
   const skip = optionalFunction<(c: Context) => boolean>(o["skip"], "skip");
   const getIp = optionalFunction<(c: Context) => string | undefined>(o["getIp"], "getIp");
 
-  return async function apiKeyAuthMiddleware(c, next) {
-    if (shouldSkip(skip, c)) {
-      await next();
-      return;
-    }
-    let result: ApiKeyAuthResult;
+  // Not an async function: a ready answer continues with `next()` itself, no extra await.
+  return function apiKeyAuthMiddleware(c, next) {
+    if (shouldSkip(skip, c)) return next().then(nothing);
+    let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      result = checkedResult(await authenticator.authenticate(new HonoRequestFacts(c, getIp)));
+      outcome = runAuth(authenticator, new HonoRequestFacts(c, getIp));
     } catch {
-      return respond(FALLBACK_FAILURE);
+      outcome = FALLBACK_FAILURE;
     }
-    if (!result.ok) return respond(result);
-    c.set("apiKey", result.key);
-    await next();
+    return outcome instanceof Promise ? outcome.then((result) => proceed(result, c, next)) : proceed(outcome, c, next);
   };
 }

@@ -6,7 +6,8 @@
  */
 import { errorBody } from "../../errors.js";
 import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/responses.js";
-import type { ApiKeyAuth, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
+import { checkNow } from "../../auth/check-now.js";
+import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
 import { invalidOption } from "../../errors.js";
 
 /**
@@ -112,4 +113,27 @@ export function checkedResult(result: unknown): ApiKeyAuthResult {
     if (r.ok === false && typeof r.status === "number" && typeof r.body === "object" && typeof r.headers === "object") return r;
   }
   return FALLBACK_FAILURE;
+}
+
+/**
+ * Run the authenticator: a checked result at once when it answered without waiting (see
+ * `checkNow`), else a promise of one that never rejects (a rejection or a malformed answer is
+ * the 503 fallback). An authenticator that is not ours (a wrapper, a test double) goes through
+ * its `authenticate`. Throws nothing.
+ * @internal
+ */
+export function runAuth(auth: ApiKeyAuth, request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
+  let outcome: unknown;
+  try {
+    const now = (auth as { [checkNow]?: unknown })[checkNow];
+    outcome = typeof now === "function" ? now(request) : auth.authenticate(request);
+  } catch {
+    return FALLBACK_FAILURE;
+  }
+  if (isThenable(outcome)) return Promise.resolve(outcome).then(checkedResult, () => FALLBACK_FAILURE);
+  return checkedResult(outcome);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }
