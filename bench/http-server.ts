@@ -1,8 +1,9 @@
 /**
  * The server side of `npm run bench:http`, run as a child process per framework. It serves the same
- * tiny JSON route three ways: /none (no authentication), /ours (this package's adapter), /peer (the
- * framework's usual bearer/API-key middleware), and reports its own CPU time over IPC so the
- * parent can charge each round's CPU to the server alone (autocannon runs in the parent).
+ * tiny JSON route four ways: /none (no authentication), /empty (one middleware that only passes
+ * the request on: what the framework charges for any middleware), /ours (this package's adapter),
+ * /peer (the framework's usual bearer/API-key middleware), and reports its own CPU time over IPC
+ * so the parent can charge each round's CPU to the server alone (autocannon runs in the parent).
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -51,6 +52,7 @@ async function start(framework: BenchFramework): Promise<void> {
       res.json(PAYLOAD);
     };
     app.get("/none", send);
+    app.get("/empty", (_req, _res, next) => next(), send);
     app.get("/ours", expressAuth(auth), send);
     app.get("/peer", passport.initialize(), passport.authenticate("headerapikey", { session: false }), send);
     server = app.listen(0, "127.0.0.1");
@@ -59,6 +61,10 @@ async function start(framework: BenchFramework): Promise<void> {
     const send = async (): Promise<typeof PAYLOAD> => PAYLOAD;
     await fastify.register(async (none) => {
       none.get("/none", send);
+    });
+    await fastify.register(async (empty) => {
+      empty.addHook("onRequest", (_request, _reply, done) => done());
+      empty.get("/empty", send);
     });
     await fastify.register(async (ours) => {
       await ours.register(fastifyAuth, { auth });
@@ -73,6 +79,9 @@ async function start(framework: BenchFramework): Promise<void> {
   } else {
     const app = new Hono();
     app.get("/none", (c) => c.json(PAYLOAD));
+    app.get("/empty", async (_c, next) => {
+      await next();
+    }, (c) => c.json(PAYLOAD));
     app.get("/ours", honoAuth(auth), (c) => c.json(PAYLOAD));
     app.get("/peer", bearerAuthHono({ token: key }), (c) => c.json(PAYLOAD));
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;

@@ -99,10 +99,18 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
   }
 }
 
+// Failure results are frozen singletons per authenticator: their header lists are built once.
+const headerLists = new WeakMap<ApiKeyAuthFailure, Record<string, string>>();
+
 function respond(failure: ApiKeyAuthFailure): Response {
-  const headers = new Headers(failure.headers);
-  headers.set("content-type", "application/json");
-  return new Response(failureJson(failure), { status: failure.status, headers });
+  let headers = headerLists.get(failure);
+  if (headers === undefined) {
+    headers = { ...failure.headers, "content-type": "application/json" };
+    headerLists.set(failure, headers);
+  }
+  // A plain header record (not a Headers object): every runtime takes it, and @hono/node-server
+  // writes it out without building a Headers list per refusal. Each response gets its own copy.
+  return new Response(failureJson(failure), { status: failure.status, headers: { ...headers } });
 }
 
 /**
