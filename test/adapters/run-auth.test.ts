@@ -37,7 +37,7 @@ describe("runAuth", () => {
   it("the authenticator's check answers the same as authenticate, row for row", async () => {
     const { auth, key } = await world();
     for (const authorization of [`Bearer ${key}`, undefined, "Basic x", `Bearer ${key} x`, `Bearer ${key.slice(0, -1)}0`]) {
-      const now = (auth as unknown as Record<symbol, (r: unknown) => unknown>)[checkNow]!({ authorization, method: "GET" });
+      const now = (auth as unknown as Record<symbol, { check: (r: unknown) => unknown }>)[checkNow]!.check({ authorization, method: "GET" });
       expect(now).toEqual(await auth.authenticate({ authorization, method: "GET" }));
     }
   });
@@ -53,8 +53,27 @@ describe("runAuth", () => {
     expect(runAuth(broken(() => { throw new Error("boom"); }), { authorization: undefined, method: "GET" })).toBe(FALLBACK_FAILURE);
     expect(await runAuth(broken(() => Promise.reject(new Error("boom"))), { authorization: undefined, method: "GET" })).toBe(FALLBACK_FAILURE);
     expect(runAuth(broken(() => ({ ok: "yes" })), { authorization: undefined, method: "GET" })).toBe(FALLBACK_FAILURE);
-    const throwingCheck = { ...wrapper, [checkNow]: () => { throw new Error("boom"); } } as ApiKeyAuth;
+    const throwingCheck = {
+      ...wrapper,
+      [checkNow]: { check: () => { throw new Error("boom"); }, authenticate: wrapper.authenticate },
+    } as ApiKeyAuth;
     expect(runAuth(throwingCheck, { authorization: undefined, method: "GET" })).toBe(FALLBACK_FAILURE);
+  });
+
+  it("an authenticate replaced on our authenticator (logging, a test stub) is not bypassed", async () => {
+    const { auth, key } = await world();
+    const seen: string[] = [];
+    const original = auth.authenticate;
+    auth.authenticate = (request) => {
+      seen.push(request.method);
+      return original(request);
+    };
+    const outcome = runAuth(auth, { authorization: `Bearer ${key}`, method: "GET" });
+    expect(outcome instanceof Promise).toBe(true);
+    expect((await outcome).ok).toBe(true);
+    expect(seen).toEqual(["GET"]);
+    auth.authenticate = () => Promise.reject(new Error("store down"));
+    expect(await runAuth(auth, { authorization: `Bearer ${key}`, method: "GET" })).toBe(FALLBACK_FAILURE);
   });
 
   it("Express: with a ready answer the middleware calls next before it returns", async () => {

@@ -6,7 +6,7 @@
  */
 import { errorBody } from "../../errors.js";
 import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/responses.js";
-import { checkNow } from "../../auth/check-now.js";
+import { checkNow, type CheckNow } from "../../auth/check-now.js";
 import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
 import { invalidOption } from "../../errors.js";
 
@@ -118,15 +118,16 @@ export function checkedResult(result: unknown): ApiKeyAuthResult {
 /**
  * Run the authenticator: a checked result at once when it answered without waiting (see
  * `checkNow`), else a promise of one that never rejects (a rejection or a malformed answer is
- * the 503 fallback). An authenticator that is not ours (a wrapper, a test double) goes through
- * its `authenticate`. Throws nothing.
+ * the 503 fallback). An authenticator that is not ours (a wrapper, a test double), or one whose
+ * `authenticate` was replaced, goes through its `authenticate`. Throws nothing.
  * @internal
  */
 export function runAuth(auth: ApiKeyAuth, request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
   let outcome: unknown;
   try {
-    const now = (auth as { [checkNow]?: unknown })[checkNow];
-    outcome = typeof now === "function" ? now(request) : auth.authenticate(request);
+    const fast = (auth as { [checkNow]?: CheckNow<ApiKeyAuthRequest, ApiKeyAuthResult> })[checkNow];
+    outcome =
+      fast !== undefined && fast !== null && fast.authenticate === auth.authenticate ? fast.check(request) : auth.authenticate(request);
   } catch {
     return FALLBACK_FAILURE;
   }
