@@ -5,7 +5,16 @@
  * @module
  */
 
-/** Longest header value looked at; a longer one is malformed before any scanning. */
+/**
+ * Longest header value looked at; a longer one is malformed before any scanning.
+ *
+ * @example
+ * ```ts
+ * import { MAX_AUTHORIZATION_LENGTH } from "@fluenzr/api-keys";
+ * // A proxy in front can refuse longer Authorization headers the same way.
+ * if (header.length > MAX_AUTHORIZATION_LENGTH) reply.status(401);
+ * ```
+ */
 export const MAX_AUTHORIZATION_LENGTH = 1024;
 
 /** Why no token could be read from the header. @internal */

@@ -30,11 +30,35 @@ export interface ApiKeyAuthFailure {
   readonly reason: ApiKeyAuthFailureReason;
 }
 
-/** The 401 message, the same for every 401 case so the client learns nothing. */
+/**
+ * The 401 message, the same for every 401 case so the client learns nothing.
+ *
+ * @example
+ * ```ts
+ * import { UNAUTHORIZED_MESSAGE } from "@fluenzr/api-keys";
+ * if (!result.ok && result.status === 401) console.assert(result.body.error.message === UNAUTHORIZED_MESSAGE);
+ * ```
+ */
 export const UNAUTHORIZED_MESSAGE = "Invalid or missing API key";
-/** The 403 message for a key without the permission. */
+/**
+ * The 403 message for a key without the permission (a read-only key on a write).
+ *
+ * @example
+ * ```ts
+ * import { PERMISSION_MESSAGE } from "@fluenzr/api-keys";
+ * const readOnlyRefused = !result.ok && result.body.error.message === PERMISSION_MESSAGE;
+ * ```
+ */
 export const PERMISSION_MESSAGE = "API key does not have the required permissions";
-/** The 503 message. */
+/**
+ * The 503 message, when the store or the plan lookup failed or timed out.
+ *
+ * @example
+ * ```ts
+ * import { UNAVAILABLE_MESSAGE } from "@fluenzr/api-keys";
+ * const storeDown = !result.ok && result.body.error.message === UNAVAILABLE_MESSAGE;
+ * ```
+ */
 export const UNAVAILABLE_MESSAGE = "Authentication is temporarily unavailable";
 
 function freeze(result: ApiKeyAuthFailure): ApiKeyAuthFailure {

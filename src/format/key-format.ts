@@ -6,10 +6,26 @@
 import { invalidOption } from "../errors.js";
 import { crc32Update } from "./checksum.js";
 
-/** Longest input any parser here looks at; anything longer is refused before other work. */
+/**
+ * Longest input any parser here looks at; anything longer is refused before other work.
+ *
+ * @example
+ * ```ts
+ * import { MAX_KEY_LENGTH } from "@fluenzr/api-keys";
+ * const field = z.string().max(MAX_KEY_LENGTH); // a form field that takes a key
+ * ```
+ */
 export const MAX_KEY_LENGTH = 256;
 
-/** Characters in a key body. */
+/**
+ * Characters in a key body (after the prefix, type and environment tag).
+ *
+ * @example
+ * ```ts
+ * import { BODY_LENGTH } from "@fluenzr/api-keys";
+ * const body = key.slice(-BODY_LENGTH); // "flz_sk_prod_<32 characters>"
+ * ```
+ */
 export const BODY_LENGTH = 32;
 
 /** Options of {@link defineKeyFormat}. */

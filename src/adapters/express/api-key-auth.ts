@@ -83,6 +83,19 @@ function send(res: Response, failure: ApiKeyAuthFailure): void {
   res.end(body);
 }
 
+function settle(result: ApiKeyAuthResult, req: Request, res: Response, next: NextFunction): void {
+  if (result.ok) {
+    req.apiKey = result.key;
+    next();
+    return;
+  }
+  try {
+    send(res, result);
+  } catch {
+    send(res, FALLBACK_FAILURE);
+  }
+}
+
 /**
  * Protect Express routes with API keys. Accepted requests carry `req.apiKey`; refused ones are
  * answered here with the status, `WWW-Authenticate`/`Retry-After` headers and JSON body of the
@@ -100,19 +113,6 @@ function send(res: Response, failure: ApiKeyAuthFailure): void {
  * app.get("/v1/contacts", (req, res) => res.json({ accountId: req.apiKey?.accountId }));
  * ```
  */
-function settle(result: ApiKeyAuthResult, req: Request, res: Response, next: NextFunction): void {
-  if (result.ok) {
-    req.apiKey = result.key;
-    next();
-    return;
-  }
-  try {
-    send(res, result);
-  } catch {
-    send(res, FALLBACK_FAILURE);
-  }
-}
-
 export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions): RequestHandler {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");

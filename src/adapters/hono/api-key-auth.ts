@@ -113,6 +113,16 @@ function respond(failure: ApiKeyAuthFailure): Response {
   return new Response(failureJson(failure), { status: failure.status, headers: { ...headers } });
 }
 
+// Hono's compose takes what a middleware resolves to as the response unless the context is
+// finalised, and `next()` resolves to the context itself: so resolve to nothing after it.
+const nothing = (): void => undefined;
+
+function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next): Promise<Response | void> {
+  if (!result.ok) return Promise.resolve(respond(result));
+  c.set("apiKey", result.key);
+  return next().then(nothing);
+}
+
 /**
  * Protect Hono routes with API keys; read the key with `c.get("apiKey")`.
  *
@@ -133,16 +143,6 @@ function respond(failure: ApiKeyAuthFailure): Response {
  * app.get("/v1/contacts", (c) => c.json({ accountId: c.get("apiKey").accountId }));
  * ```
  */
-// Hono's compose takes what a middleware resolves to as the response unless the context is
-// finalised, and `next()` resolves to the context itself: so resolve to nothing after it.
-const nothing = (): void => undefined;
-
-function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next): Promise<Response | void> {
-  if (!result.ok) return Promise.resolve(respond(result));
-  c.set("apiKey", result.key);
-  return next().then(nothing);
-}
-
 export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): MiddlewareHandler<ApiKeyAuthEnv> {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");
