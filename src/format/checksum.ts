@@ -7,7 +7,8 @@ import { ALPHABET } from "../lib/random.js";
 
 let table: Int32Array | undefined;
 
-function crcTable(): Int32Array {
+/** The CRC-32 table, built on first use; for loops that hoist it. @internal */
+export function crcTable(): Int32Array {
   if (table) return table;
   const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -24,11 +25,6 @@ export function crc32Update(state: number, text: string): number {
   let c = state;
   for (let i = 0; i < text.length; i++) c = (t[(c ^ text.charCodeAt(i)) & 0xff] as number) ^ (c >>> 8);
   return c;
-}
-
-/** The CRC-32 table, for loops that hoist it. @internal */
-export function crc32Table(): Int32Array {
-  return crcTable();
 }
 
 /** Feed one char code into a running CRC state. @internal */

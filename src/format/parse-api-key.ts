@@ -1,7 +1,7 @@
 /**
  * @module
  */
-import { base62Value, CHECKSUM_LENGTH, crc32Final, crc32Table } from "./checksum.js";
+import { base62Value, CHECKSUM_LENGTH, crc32Final, crcTable } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
@@ -110,7 +110,7 @@ export function checkApiKey(input: unknown, format: KeyFormat, start = 0): numbe
   // the format precomputed for its head and environment (the CRC covers everything before the
   // last 6 characters), then the last 6 read back as a number.
   const split = length - CHECKSUM_LENGTH;
-  const table = crc32Table();
+  const table = crcTable();
   let crc = format.crcStateList[environment + 1] as number;
   for (let i = bodyStart; i < split; i++) {
     const c = input.charCodeAt(i);
