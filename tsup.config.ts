@@ -49,5 +49,15 @@ export default defineConfig([{
   splitting: false,
   esbuildPlugins: [cjsTestRunner],
   treeshake: true,
-  external: [/^node:/, "vitest", "express", "fastify", "fastify-plugin", /^hono(\/|$)/, "pg", "ioredis", /^@electric-sql\/pglite(\/|$)/],
+  external: [/^node:/, "vitest", "express", "fastify", /^hono(\/|$)/, "pg", "ioredis", /^@electric-sql\/pglite(\/|$)/],
+  // fastify-plugin (MIT) is built into the Fastify adapter, so the package's runtime dependencies
+  // stay @noble/hashes and zod (DESIGN §2); its licence ships beside it (see onSuccess).
+  noExternal: ["fastify-plugin"],
+  esbuildOptions(options) {
+    options.mainFields = ["module", "main"]; // the neutral platform has none; fastify-plugin has "main"
+  },
+  async onSuccess() {
+    const { copyFileSync } = await import("node:fs");
+    copyFileSync("node_modules/fastify-plugin/LICENSE", "dist/fastify/fastify-plugin.LICENSE");
+  },
 }, cliConfig]);

@@ -6,11 +6,14 @@
  *
  * Two phases per framework:
  * - throughput: each variant once at full speed (autocannon as fast as it goes): req/s;
- * - cost: interleaved rounds (the order rotates each round) at a fixed offered load, by default
- *   half of what the no-auth server managed at full speed (`--load 0.5`; `--rate N` for a number
- *   of req/s), so every variant sees the same arrivals and batching, and drift in machine load
- *   spreads over all variants. The server reports its own CPU time (process.cpuUsage) before and
- *   after each run; CPU per request = server CPU / responses.
+ * - cost: rounds at a fixed offered load, by default half of what the no-auth server managed at
+ *   full speed (`--load 0.5`; `--rate N` for a number of req/s), so every variant sees the same
+ *   arrivals and batching. In each round every variant is paired with a no-auth run right next to
+ *   it (before it in even rounds, after it in odd ones; the order of the pairs rotates), and its
+ *   ratio is taken within the pair, so drift in the machine's speed hits both halves alike; the
+ *   median of rounds is the figure, the quartiles show the spread. The server reports its own CPU
+ *   time (process.cpuUsage: user + system) before and after each run; CPU per request = server
+ *   CPU / responses.
  * On Linux with 2 or more CPUs the server is pinned to the last CPU and the load generator to the
  * first (taskset), so the two never compete for a core. Prints figures; asserts nothing.
  *
@@ -20,7 +23,7 @@
  * kernel's share (socket reads and writes, the same for every variant) is not counted, so these
  * ratios are, if anything, higher than CPU-time ratios. Needs valgrind; about 15 minutes.
  *
- *   npm run bench:http                                # 5 rounds x 4 s per variant, ~7 minutes
+ *   npm run bench:http                                # 7 rounds x 3 s per run, ~10 minutes
  *   npm run bench:http -- --rounds 9 --duration 5 --load 0.7 --frameworks fastify,hono --json out.json
  *   npm run bench:http -- --instructions --rounds 3 --requests 2000
  */
@@ -34,8 +37,8 @@ import type { BenchFramework, ChildMessage, ParentMessage } from "./http-server.
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: "string", default: "5" },
-    duration: { type: "string", default: "4" },
+    rounds: { type: "string", default: "7" },
+    duration: { type: "string", default: "3" },
     connections: { type: "string", default: "10" },
     load: { type: "string", default: "0.5" },
     rate: { type: "string" },
@@ -171,6 +174,8 @@ interface Row {
   cpuMicrosPerRequest: number;
   cpuRatio: number;
   cpuRatioMedian: number;
+  /** Lower and upper quartile of the per-round ratios: how far rounds disagree. */
+  cpuRatioQuartiles: [number, number];
   reqRatio: number;
   non2xx: number;
   errors: number;
@@ -187,8 +192,21 @@ async function benchFramework(framework: BenchFramework): Promise<Row[]> {
   const totals = new Map<Variant, Sample>(VARIANTS.map((v) => [v, { requests: 0, seconds: 0, cpuMicros: 0, non2xx: 0, errors: 0 }]));
   const fullSpeed = new Map<Variant, number>();
   let rate = 0;
-  // Per round, each variant's CPU µs/request: ratios are taken within a round, then the median.
+  // Per round, each variant's CPU per request divided by that of a no-auth run right next to it.
   const perRound: Map<Variant, number>[] = [];
+  const run = async (v: Variant, round: number): Promise<number> => {
+    const s = await measure(server, target(v).url, target(v).key, DURATION, rate);
+    const t = totals.get(v) as Sample;
+    t.requests += s.requests;
+    t.seconds += s.seconds;
+    t.cpuMicros += s.cpuMicros;
+    t.non2xx += s.non2xx;
+    t.errors += s.errors;
+    process.stderr.write(
+      `  ${framework} round ${round + 1} at ${rate} req/s ${v}: ${Math.round(s.requests / s.seconds)} req/s, ${(s.cpuMicros / s.requests).toFixed(1)} µs CPU/req\n`,
+    );
+    return s.cpuMicros / s.requests;
+  };
   try {
     for (const v of VARIANTS) await measure(server, target(v).url, target(v).key, 1); // warm-up, not counted
     for (const v of VARIANTS) {
@@ -197,22 +215,22 @@ async function benchFramework(framework: BenchFramework): Promise<Row[]> {
       process.stderr.write(`  ${framework} full speed ${v}: ${Math.round(s.requests / s.seconds)} req/s\n`);
     }
     rate = RATE ?? Math.max(100, Math.round(((fullSpeed.get("none") as number) * LOAD) / 100) * 100);
+    const others = VARIANTS.filter((v) => v !== "none");
     for (let round = 0; round < ROUNDS; round++) {
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant);
-      const thisRound = new Map<Variant, number>();
+      // Each variant is paired with its own no-auth run, before it in one round and after it in
+      // the next, and the order of the pairs rotates: drift in the machine's speed hits both
+      // halves of a pair alike.
+      const thisRound = new Map<Variant, number>([["none", 1]]);
       perRound.push(thisRound);
-      for (const v of order) {
-        const s = await measure(server, target(v).url, target(v).key, DURATION, rate);
-        const t = totals.get(v) as Sample;
-        t.requests += s.requests;
-        t.seconds += s.seconds;
-        t.cpuMicros += s.cpuMicros;
-        t.non2xx += s.non2xx;
-        t.errors += s.errors;
-        thisRound.set(v, s.cpuMicros / s.requests);
-        process.stderr.write(
-          `  ${framework} round ${round + 1} at ${rate} req/s ${v}: ${Math.round(s.requests / s.seconds)} req/s, ${(s.cpuMicros / s.requests).toFixed(1)} µs CPU/req\n`,
-        );
+      for (let i = 0; i < others.length; i++) {
+        const v = others[(i + round) % others.length] as Variant;
+        if (round % 2 === 0) {
+          const none = await run("none", round);
+          thisRound.set(v, (await run(v, round)) / none);
+        } else {
+          const mine = await run(v, round);
+          thisRound.set(v, mine / (await run("none", round)));
+        }
       }
     }
   } finally {
@@ -225,8 +243,9 @@ async function benchFramework(framework: BenchFramework): Promise<Row[]> {
     const t = totals.get(variant) as Sample;
     const cpu = t.cpuMicros / t.requests;
     const rps = fullSpeed.get(variant) as number;
-    const ratios = perRound.map((r) => (r.get(variant) as number) / (r.get("none") as number)).sort((a, b) => a - b);
+    const ratios = perRound.map((r) => r.get(variant) as number).sort((a, b) => a - b);
     const medianRatio = ratios[Math.floor(ratios.length / 2)] as number;
+    const quartile = (q: number): number => ratios[Math.round((ratios.length - 1) * q)] as number;
     return {
       framework,
       variant,
@@ -236,6 +255,7 @@ async function benchFramework(framework: BenchFramework): Promise<Row[]> {
       cpuMicrosPerRequest: cpu,
       cpuRatio: cpu / cpuNone,
       cpuRatioMedian: medianRatio,
+      cpuRatioQuartiles: [quartile(0.25), quartile(0.75)],
       reqRatio: rps / rpsNone,
       non2xx: t.non2xx,
       errors: t.errors,
@@ -367,12 +387,12 @@ const rows: Row[] = [];
 for (const framework of FRAMEWORKS) rows.push(...(await benchFramework(framework)));
 
 console.log(
-  "\n| framework | variant | req/s, full speed | × no-auth req/s | offered req/s | server CPU µs/req | × no-auth CPU | × no-auth CPU, median of rounds | non-2xx |",
+  "\n| framework | variant | req/s, full speed | × no-auth req/s | offered req/s | server CPU µs/req | × no-auth CPU | × no-auth CPU, median of rounds | quartiles of rounds | non-2xx |",
 );
-console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|---|---:|");
 for (const r of rows) {
   console.log(
-    `| ${r.framework} | ${label(r)} | ${Math.round(r.reqPerSec)} | ${r.reqRatio.toFixed(2)} | ${r.rate} | ${r.cpuMicrosPerRequest.toFixed(1)} | ${r.cpuRatio.toFixed(2)} | ${r.cpuRatioMedian.toFixed(2)} | ${r.non2xx}${r.errors > 0 ? ` (${r.errors} errors)` : ""} |`,
+    `| ${r.framework} | ${label(r)} | ${Math.round(r.reqPerSec)} | ${r.reqRatio.toFixed(2)} | ${r.rate} | ${r.cpuMicrosPerRequest.toFixed(1)} | ${r.cpuRatio.toFixed(2)} | ${r.cpuRatioMedian.toFixed(2)} | ${r.cpuRatioQuartiles[0].toFixed(2)}–${r.cpuRatioQuartiles[1].toFixed(2)} | ${r.non2xx}${r.errors > 0 ? ` (${r.errors} errors)` : ""} |`,
   );
 }
 console.log("\ntarget: ours ≤ 1.05× no-auth server CPU per request (valid and invalid keys), median of rounds:");

@@ -47,9 +47,16 @@ try {
       if (stray.length) throw new Error(`${file} loads ${stray.join(", ")}`);
     }
   });
+  step("runtime dependencies are exactly @noble/hashes and zod (DESIGN §2); fastify-plugin is built in", () => {
+    const deps = Object.keys(pkg.dependencies ?? {}).sort().join(", ");
+    if (deps !== "@noble/hashes, zod") throw new Error(`dependencies: ${deps}`);
+    for (const file of ["dist/fastify/index.js", "dist/fastify/index.cjs"]) {
+      if (/(?:from\s*|require\()\s*["']fastify-plugin["']/.test(readFileSync(join(root, file), "utf8"))) throw new Error(`${file} loads fastify-plugin`);
+    }
+  });
   step("publint --strict", () => run("npx", ["publint", "run", ".", "--strict"]));
-  step("attw (node16 import and require, bundler)", () =>
-    run("npx", ["attw", tarball, "--profile", "node16", "--format", "table-flipped"]),
+  step("attw (node10 through typesVersions, node16 import and require, bundler)", () =>
+    run("npx", ["attw", tarball, "--format", "table-flipped"]),
   );
 
   // What each subpath needs installed beside it (its optional peer dependency), at our tested version.
@@ -117,6 +124,28 @@ runKeyStoreConformance("MemoryKeyStore (installed)", () => new MemoryKeyStore())
         if (!/Tests\s+\S*\d+ passed/.test(out.replace(/\x1b\[[0-9;]*m/g, ""))) throw new Error(`no passing tests in:\n${out}`);
         return out.split("\n").filter((l) => /Tests/.test(l)).join("\n");
       });
+      // Without vitest: the helpers still load (jest, node:test…), and the suite takes a runner passed in.
+      const bare = mkdtempSync(join(work, "app-"));
+      writeFileSync(join(bare, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
+      step("install @fluenzr/api-keys alone (no vitest)", () => {
+        run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball], { cwd: bare });
+      });
+      const withoutVitest = (mode) => {
+        const load = mode === "import" ? `const t = await import("@fluenzr/api-keys/testing"); const core = await import("@fluenzr/api-keys");` : `const t = require("@fluenzr/api-keys/testing"); const core = require("@fluenzr/api-keys");`;
+        const body = `${load}
+const clock = t.createFakeClock(1000); clock.advance(5); if (clock.now() !== 1005) throw new Error("fake clock");
+const a = core.generateApiKey({ random: t.createSeededRandom(7) }).key, b = core.generateApiKey({ random: t.createSeededRandom(7) }).key;
+if (a !== b) throw new Error("seeded random is not deterministic");
+const tests = [];
+t.runKeyStoreConformance("memory", () => new core.MemoryKeyStore(), { runner: { describe: (n, f) => f(), it: (n, f) => tests.push(f) } });
+if (tests.length < 5) throw new Error("suite defined " + tests.length + " tests");
+for (const test of tests) await test();
+console.log(${JSON.stringify(mode)}, tests.length, "conformance tests passed without vitest");`;
+        if (mode === "import") return run("node", ["--input-type=module", "-e", body], { cwd: bare });
+        return run("node", ["--input-type=commonjs", "-e", `(async () => { ${body} })().catch((e) => { console.error(e); process.exit(1); });`], { cwd: bare });
+      };
+      step("import @fluenzr/api-keys/testing without vitest installed", () => withoutVitest("import"));
+      step("require @fluenzr/api-keys/testing without vitest installed", () => withoutVitest("require"));
     }
   }
 } finally {

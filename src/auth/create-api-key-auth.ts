@@ -14,6 +14,7 @@ import { digestWith, normalizePeppers, schemeOf, type Pepper, type PepperOption 
 import {
   accountsSchema,
   apiPlansSchema,
+  checkClockReading,
   clockSchema,
   displayPlanName,
   formatSchema,
@@ -27,6 +28,7 @@ import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-sto
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
 import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
 import { checkNow } from "./check-now.js";
+import { eventPath, redactKeys } from "./event-text.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
 import { UsageRecorder } from "./usage-recorder.js";
@@ -84,9 +86,9 @@ export interface ApiKeyAuthRequest {
   method: string;
   /** Client address, for events. */
   ip?: string | undefined;
-  /** User agent, for events. */
+  /** User agent, for events (a key-shaped run in it is redacted). */
   userAgent?: string | undefined;
-  /** Request path, for events. */
+  /** Request path, for events: `req.url` will do; its query string is dropped and a key-shaped run redacted. */
   path?: string | undefined;
 }
 
@@ -143,6 +145,8 @@ export interface ApiKeyAuth {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 const REALM = /^[\x20-\x7e]{1,100}$/;
 
 const schema = z.strictObject({
@@ -161,14 +165,14 @@ const schema = z.strictObject({
   onEvent: functionSchema.optional(),
   timeouts: z
     .union([
-      z.number().int().positive(),
+      z.number().int().positive().max(MAX_TIMER_MS),
       z.strictObject({
-        storeMs: z.number().int().positive().optional(),
-        accountsMs: z.number().int().positive().optional(),
+        storeMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+        accountsMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
       }),
     ])
     .optional(),
-  lastUsedIntervalMs: z.number().int().positive().optional(),
+  lastUsedIntervalMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   clock: clockSchema.optional(),
   cache: cacheSchema.optional(),
@@ -208,12 +212,15 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
   const realm = o.realm ?? "api";
   const clock = o.clock ?? systemClock;
+  if (o.clock !== undefined) checkClockReading(o.clock);
   const onEvent = o.onEvent as ((event: ApiKeyAuthEvent) => void) | undefined;
   const storeMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.storeMs ?? 2000);
   const accountsMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.accountsMs ?? 2000);
   const failures = buildFailures(realm, planName, o.retryAfterSeconds ?? 1);
   const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
-  const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000);
+  // Last-used writes get the store's time limit too: a write that never answers must not hold
+  // back later ones, nor keep close() from resolving.
+  const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000, (write) => deadlines.limit(write, storeMs));
   const environmentIndex = o.environment === undefined ? null : format.environments.indexOf(o.environment);
   // A plain MemoryKeyStore is read without a promise. Checked per call: a subclass, or a test that
   // replaces getByHash (to make it fail, say), goes through getByHash like any other store.
@@ -258,9 +265,10 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         accountId: record?.accountId ?? null,
         revokedReason: reason === "revoked" ? (record?.revokedReason ?? "revoked") : null,
         ip: typeof request?.ip === "string" ? request.ip : null,
-        userAgent: typeof request?.userAgent === "string" ? request.userAgent : null,
-        method: typeof request?.method === "string" ? request.method : null,
-        path: typeof request?.path === "string" ? request.path : null,
+        // The client's own text goes in without its query string and with key-shaped runs redacted.
+        userAgent: typeof request?.userAgent === "string" ? redactKeys(request.userAgent, format.head) : null,
+        method: typeof request?.method === "string" ? redactKeys(request.method, format.head) : null,
+        path: typeof request?.path === "string" ? eventPath(request.path, format.head) : null,
         time: new Date(now),
       });
     } catch {
@@ -327,10 +335,13 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     record: ApiKeyRecord | null,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
     const now = clock.now();
+    // A clock that stops giving times is a fault (503), never a reason to skip expiry checks.
+    if (typeof now !== "number" || !Number.isFinite(now)) throw new TypeError("clock.now() returned no time");
     let reason: ApiKeyAuthFailureReason | undefined;
     if (record === null) reason = "unknown";
-    else if (record.revokedAt !== null && record.revokedAt.getTime() <= now) reason = "revoked";
-    else if (record.expiresAt !== null && record.expiresAt.getTime() <= now) reason = "expired";
+    // Written as "not later than now", so an Invalid Date (NaN) counts as revoked or expired.
+    else if (record.revokedAt !== null && !(record.revokedAt.getTime() > now)) reason = "revoked";
+    else if (record.expiresAt !== null && !(record.expiresAt.getTime() > now)) reason = "expired";
     else if (environmentIndex !== null && tag !== environmentIndex) reason = "environment";
     if (reason !== undefined || accounts === undefined) return finish(request, token, tag, record, now, reason);
     const r = record as ApiKeyRecord;

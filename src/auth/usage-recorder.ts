@@ -14,9 +14,14 @@ export class UsageRecorder {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> = Promise.resolve();
 
+  /**
+   * @param limit Wraps each store write in a time limit: a write that never answers is given up
+   *   (its times are kept for the next flush), so it cannot hold back later writes or `close()`.
+   */
   constructor(
     private readonly store: KeyStore,
     private readonly intervalMs: number,
+    private readonly limit: (write: Promise<void>) => Promise<void> | void = (write) => write,
   ) {}
 
   /** Note that key `id` was used at `at` (ms since the epoch). */
@@ -47,7 +52,7 @@ export class UsageRecorder {
     this.pending.clear();
     const previous = this.inFlight;
     this.inFlight = previous
-      .then(() => this.store.recordUsage(batch))
+      .then(() => this.limit(this.store.recordUsage(batch)))
       .catch(() => {
         // Last used is advisory: keep the times for the next flush rather than fail anything.
         for (const { id, lastUsedAt } of batch) {

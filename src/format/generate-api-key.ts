@@ -59,6 +59,8 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
     for (let i = 0; i < CHECKSUM_LENGTH; i++) codes[codes.length - CHECKSUM_LENGTH + i] = digits.charCodeAt(i);
   }
   const key = String.fromCharCode.apply(null, codes);
+  // The array is reused for the next key: wipe the body, so the library keeps no copy of this one.
+  codes.fill(0, bodyStart);
   return { key, hint: hintOf(format, environment, key), environment };
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { ApiKeyError } from "../errors.js";
+import { ApiKeyError, invalidOption } from "../errors.js";
 import { isKeyFormat, type KeyFormat } from "../format/key-format.js";
 import type { KeyStore } from "../store/key-store.js";
 
@@ -47,6 +47,23 @@ export const clockSchema = z.custom<{ now(): number }>(
   (v) => typeof v === "object" && v !== null && typeof (v as { now?: unknown }).now === "function",
   { message: "expected { now(): number }" },
 );
+
+/**
+ * Read a configured clock once at setup: it must give a finite number (ms since the epoch). A
+ * stub that returns nothing would otherwise make every expiry and revocation check fail open.
+ * @internal
+ */
+export function checkClockReading(clock: { now(): number }, option = "clock"): void {
+  let reading: unknown;
+  try {
+    reading = clock.now();
+  } catch {
+    invalidOption(option, "now() threw when read at setup");
+  }
+  if (typeof reading !== "number" || !Number.isFinite(reading)) {
+    invalidOption(option, "now() must return a finite number of milliseconds since the epoch");
+  }
+}
 
 /** A function. @internal */
 export const functionSchema = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", {

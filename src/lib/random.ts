@@ -47,7 +47,9 @@ export class RandomPool {
         this.fill(buffer);
         offset = 0;
       }
-      const code = table[buffer[offset++] as number] as number;
+      const code = table[buffer[offset] as number] as number;
+      // A used byte is wiped: what stays in the pool is only randomness no key has drawn on yet.
+      buffer[offset++] = 0;
       if (code !== 0) out[i++] = code;
     }
     this.offset = offset;

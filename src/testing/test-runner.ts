@@ -1,10 +1,11 @@
 /**
- * Where the conformance suite gets `describe` and `it`: vitest, imported statically in the ES
- * module build. (The CommonJS build swaps in test-runner-cjs.ts: vitest cannot be required.)
+ * Where the conformance suite gets `describe` and `it` in the ES module build: vitest when it is
+ * installed (imported once, when /testing loads, and only if present: the fake clock and the seeded
+ * random source work under any test runner, or none), else test globals (jest, mocha, vitest with
+ * `globals: true`) or what the caller passes. The CommonJS build swaps in test-runner-cjs.ts.
  *
  * @module
  */
-import { describe, it } from "vitest";
 
 /** The two test-definition functions the suite needs. @internal */
 export interface TestRunner {
@@ -12,7 +13,22 @@ export interface TestRunner {
   it(name: string, body: () => Promise<void>): void;
 }
 
-/** The runner, or the one passed in. @internal */
+// A variable specifier: bundlers leave the optional peer alone, and its absence is not an error here.
+const VITEST = "vitest";
+const vitest: Partial<TestRunner> | undefined = await import(/* @vite-ignore */ VITEST).then(
+  (m: Partial<TestRunner>) => m,
+  () => undefined,
+);
+
+/** The runner passed in, else vitest's, else test globals; throws if there is none. @internal */
 export function testRunner(given?: Partial<TestRunner>): TestRunner {
-  return { describe: given?.describe ?? describe, it: given?.it ?? it };
+  const g = globalThis as Partial<TestRunner>;
+  const describe = given?.describe ?? vitest?.describe ?? g.describe;
+  const it = given?.it ?? vitest?.it ?? g.it;
+  if (typeof describe !== "function" || typeof it !== "function") {
+    throw new TypeError(
+      "runKeyStoreConformance: no test runner found. Install vitest, enable test globals, or pass { runner: { describe, it } }.",
+    );
+  }
+  return { describe, it };
 }

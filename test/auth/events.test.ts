@@ -88,3 +88,32 @@ describe("the 503 event", () => {
     expect(events[0]).toMatchObject({ ok: false, reason: "unavailable", status: 503, path: "/v1/x", time: new Date(clock.now()) });
   });
 });
+
+describe("events carry no key the client put in its path, query or user agent (DESIGN §9)", () => {
+  it("the query string is dropped from the path", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/contacts?api_key=${w.keys.prod}&x=1` });
+    expect(w.events[0]?.path).toBe("/v1/contacts");
+  });
+
+  it("a key-shaped run in the path, the user agent or the method is redacted", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({
+      authorization: `Bearer ${w.keys.prod}`,
+      method: "GET",
+      path: `/v1/keys/${w.keys.dev}/usage#frag`,
+      userAgent: `my-client/1.0 (key ${w.keys.unknown})`,
+    });
+    const event = w.events[0]!;
+    expect(event.path).toBe("/v1/keys/[redacted API key]/usage");
+    expect(event.userAgent).toBe("my-client/1.0 (key [redacted API key])");
+    const text = JSON.stringify(w.events);
+    for (const key of Object.values(w.keys)) expect(text).not.toContain(key.slice(-32));
+  });
+
+  it("text without a key is passed through unchanged", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({ authorization: undefined, method: "DELETE", path: "/v1/flz_docs/a_b", userAgent: "curl/8.5.0" });
+    expect(w.events[0]).toMatchObject({ path: "/v1/flz_docs/a_b", userAgent: "curl/8.5.0", method: "DELETE" });
+  });
+});

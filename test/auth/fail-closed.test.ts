@@ -115,3 +115,38 @@ describe("fail closed (DESIGN §5, §9): a failing store gives 503, never a pass
     expect(unhandled).toEqual([]);
   });
 });
+
+describe("fail closed on bad times: an Invalid Date or a broken clock never lets a key through", async () => {
+  const w = await makeWorld();
+  const request = { authorization: `Bearer ${w.keys.prod}`, method: "GET" };
+  const recordOf = async () => (await w.store.getById(w.records.prod.id))!;
+  const storeReturning = (patch: Record<string, unknown>): KeyStore =>
+    storeWith(async () => ({ ...(await recordOf()), ...patch }) as never);
+
+  it("a record whose revokedAt is an Invalid Date counts as revoked", async () => {
+    const auth = createApiKeyAuth({ store: storeReturning({ revokedAt: new Date("garbage") }) });
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 401, reason: "revoked" });
+  });
+
+  it("a record whose expiresAt is an Invalid Date counts as expired", async () => {
+    const auth = createApiKeyAuth({ store: storeReturning({ expiresAt: new Date(Number.NaN) }) });
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 401, reason: "expired" });
+  });
+
+  it("a clock that gives no number is refused at setup, naming the option", () => {
+    for (const now of [() => undefined, () => Number.NaN, () => "2026-01-01", () => Infinity]) {
+      expect(() => createApiKeyAuth({ store: w.store, clock: { now } as never })).toThrow(/Invalid option "clock"/);
+    }
+    expect(() => createApiKeyAuth({ store: w.store, clock: { now: () => { throw new Error("x"); } } })).toThrow(/"clock"/);
+  });
+
+  it("a clock that breaks after setup gives 503, not a pass", async () => {
+    let reading: unknown = Date.now();
+    const auth = createApiKeyAuth({ store: w.store, clock: { now: () => reading as number } });
+    expect((await auth.authenticate(request)).ok).toBe(true);
+    reading = undefined;
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 503, reason: "unavailable" });
+    reading = Number.NaN;
+    expect(await auth.authenticate(request)).toMatchObject({ ok: false, status: 503 });
+  });
+});

@@ -101,3 +101,33 @@ describe("last used is coalesced off the request path (DESIGN §8)", () => {
     expect(hashApiKey(w.keys.prod)).toBe(w.records.prod.hash);
   });
 });
+
+describe("a last-used write that never answers (it gets the store's time limit)", () => {
+  it("does not keep close() from resolving, and later writes still reach the store", async () => {
+    const w = await makeWorld();
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const original = store.recordUsage.bind(store);
+    let hang = true;
+    store.recordUsage = (batch) => (hang ? new Promise<void>(() => {}) : original(batch));
+    const auth = createApiKeyAuth({ store, clock: w.clock, timeouts: { storeMs: 100 } });
+    expect((await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" })).ok).toBe(true);
+    const started = Date.now();
+    await auth.close(); // the hung write is given up after storeMs; its time is kept for a retry
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt).toBeNull();
+    hang = false;
+    await auth.close();
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(w.clock.now());
+  });
+});
+
+describe("timer options are capped at what a timer can wait (2^31 - 1 ms)", () => {
+  it("a longer lastUsedIntervalMs or timeout is refused at setup, naming the option", () => {
+    const store = new MemoryKeyStore();
+    expect(() => createApiKeyAuth({ store, lastUsedIntervalMs: 30 * 864e5 })).toThrow(/lastUsedIntervalMs/);
+    expect(() => createApiKeyAuth({ store, timeouts: 2 ** 31 })).toThrow(/timeouts/);
+    expect(() => createApiKeyAuth({ store, timeouts: { storeMs: 2 ** 31 } })).toThrow(/timeouts\.storeMs/);
+    expect(() => createApiKeyAuth({ store, lastUsedIntervalMs: 2 ** 31 - 1 })).not.toThrow();
+  });
+});

@@ -112,3 +112,43 @@ describe("random sources", () => {
     expect(() => generateApiKey({ random: 42 as never })).toThrowError(/"random"/);
   });
 });
+
+describe("the library keeps no copy of a generated key (DESIGN §4: the plaintext exists once)", () => {
+  it("the random bytes a key was drawn from are wiped from the pool", () => {
+    let pool: Uint8Array | undefined;
+    const random = (buffer: Uint8Array): void => {
+      pool = buffer;
+      for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 7) % 248; // all accepted: no redraws
+    };
+    generateApiKey({ random, environment: "prod" });
+    expect(pool).toBeDefined();
+    expect([...pool!.subarray(0, 26)].every((b) => b === 0)).toBe(true);
+    expect(pool![26]).not.toBe(0);
+  });
+
+  it("no array left in the heap holds the key's characters once the caller drops it", async () => {
+    const inspector = await import("node:inspector/promises");
+    let generated: { key: string } | null = generateApiKey({ environment: "prod" });
+    // Passed as text: an array of its codes made here would itself be found.
+    const body = generated.key.slice(-32);
+    generated = null;
+    const session = new inspector.Session();
+    session.connect();
+    try {
+      const { result: proto } = await session.post("Runtime.evaluate", { expression: "Array.prototype" });
+      const { objects } = await session.post("Runtime.queryObjects", { prototypeObjectId: proto.objectId as string });
+      const { result } = await session.post("Runtime.callFunctionOn", {
+        objectId: objects.objectId as string,
+        returnByValue: true,
+        functionDeclaration: `function (body) {
+          const matches = (a) => { for (let i = 0; i < 32; i++) if (a[a.length - 32 + i] !== body.charCodeAt(i)) return false; return true; };
+          return this.filter((a) => a.length >= 32 && matches(a)).length;
+        }`,
+        arguments: [{ value: body }],
+      });
+      expect(result.value).toBe(0);
+    } finally {
+      session.disconnect();
+    }
+  });
+});

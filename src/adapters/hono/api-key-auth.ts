@@ -20,6 +20,15 @@ import {
   shouldSkip,
 } from "../shared/request-facts.js";
 
+// Importing this adapter also types `c.get("apiKey")` on a plain `new Hono()` (DESIGN §10's
+// one-line form), as Hono's own middleware do: through its ContextVariableMap.
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The verified key, set by `apiKeyAuth` from `@fluenzr/api-keys/hono` on the routes it covers. */
+    apiKey: AuthenticatedApiKey;
+  }
+}
+
 /**
  * The Hono environment the middleware provides: `c.get("apiKey")` is the verified key.
  *
@@ -73,6 +82,26 @@ function nodeIncoming(c: Context): NodeBindings["incoming"] {
 }
 
 /** The request as the core sees it; ip, user agent and path are read only if events need them. */
+// @hono/node-server keeps the Node request a Request was made from under a symbol of its own
+// (described "incomingKey"); found once, on the first request that carries it.
+let incomingSymbol: symbol | undefined;
+
+/**
+ * The Node request behind `c.req.raw`, if @hono/node-server made this very Request from it. The
+ * Node request in `c.env` is the one the server received: a sub-request dispatched with
+ * `app.fetch(new Request(…), c.env)` shares it, and must not be judged by its lines.
+ */
+function incomingOf(c: Context): NodeBindings["incoming"] {
+  const incoming = nodeIncoming(c);
+  if (incoming === undefined) return undefined;
+  const request = c.req.raw as unknown as Record<symbol, unknown>;
+  if (incomingSymbol === undefined) {
+    incomingSymbol = Object.getOwnPropertySymbols(request).find((s) => s.description === "incomingKey" && request[s] === incoming);
+    if (incomingSymbol === undefined) return undefined;
+  }
+  return request[incomingSymbol] === incoming ? incoming : undefined;
+}
+
 class HonoRequestFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
@@ -81,7 +110,9 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     private readonly getIp: ((c: Context) => string | undefined) | undefined,
   ) {
     // On @hono/node-server the Node request's raw lines keep repeated Authorization lines apart.
-    const raw = nodeIncoming(c)?.rawHeaders;
+    // Anywhere else (and for a sub-request) the Web headers: there repeated lines arrive joined
+    // with ", ", which no key contains, so they are refused as malformed all the same.
+    const raw = incomingOf(c)?.rawHeaders;
     this.authorization = Array.isArray(raw)
       ? authorizationLines(raw as string[])
       : (c.req.raw.headers.get("authorization") ?? undefined);

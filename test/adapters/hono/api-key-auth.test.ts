@@ -3,11 +3,15 @@
  * @hono/node-server, joined by Fetch `Headers` elsewhere: refused either way), skip, getIp,
  * options checked at setup, and the 503 envelope when the authenticator misbehaves.
  */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApiKeyAuth, isApiKeyError, MemoryKeyStore, type ApiKeyAuth, type ApiKeyAuthEvent } from "../../../src/index.js";
 import { apiKeyAuth, type ApiKeyAuthEnv, type HonoApiKeyAuthOptions } from "../../../src/adapters/hono/index.js";
 import { createFixture, type Fixture } from "../helpers/fixture.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import { garbageAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
 
 let fixture: Fixture;
@@ -16,6 +20,14 @@ beforeAll(async () => {
 });
 
 const INVALID_REQUEST = 'Bearer realm="api", error="invalid_request"';
+const UNAUTHORIZED_BODY = { success: false, error: { code: "UNAUTHORIZED", message: "Invalid or missing API key" } };
+
+function listening(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    if (server.listening) resolve((server.address() as AddressInfo).port);
+    else server.once("listening", () => resolve((server.address() as AddressInfo).port));
+  });
+}
 
 function appWith(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): Hono<ApiKeyAuthEnv> {
   const app = new Hono<ApiKeyAuthEnv>();
@@ -43,13 +55,68 @@ describe("repeated Authorization lines are refused (DESIGN §5: two headers are 
     expect(res.headers.get("www-authenticate")).toBe(INVALID_REQUEST);
   });
 
-  it("on @hono/node-server: the raw lines of the Node request are what the core sees", async () => {
-    // Only the raw lines hold a second line here; the Fetch headers hold one valid line.
-    const env = { incoming: { rawHeaders: ["Authorization", `Bearer ${fixture.keys.pro}`, "authorization", "Bearer x"] } };
-    const req = new Request("http://localhost/v1/me", { headers: { authorization: `Bearer ${fixture.keys.pro}` } });
-    const res = await appWith(fixture.auth).fetch(req, env);
-    expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toBe(INVALID_REQUEST);
+  it("on @hono/node-server: two raw lines sent over a socket give 401 invalid_request", async () => {
+    const server = serve({ fetch: appWith(fixture.auth).fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    try {
+      const port = await listening(server);
+      const head = `GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`;
+      const lines = `Authorization: Bearer ${fixture.keys.pro}\r\nauthorization: Bearer ${fixture.keys.pro}\r\n`;
+      const res = await rawRequest(port, Buffer.from(`${head}${lines}\r\n`, "latin1"));
+      expect(res.status).toBe(401);
+      expect(res.headers["www-authenticate"]).toBe(INVALID_REQUEST);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("sub-requests on @hono/node-server (app.fetch(new Request(…), c.env))", () => {
+  // The Node request in c.env is the outer one: a sub-request must be judged by its own header.
+  async function batch(outer: string | undefined, requests: { method?: string; authorization?: string }[]) {
+    const app = new Hono<ApiKeyAuthEnv>();
+    app.use("/v1/*", apiKeyAuth(fixture.auth));
+    app.on(["GET", "DELETE"], "/v1/me", (c) => c.json({ keyId: c.get("apiKey").id }));
+    app.post("/batch", async (c) => {
+      const out: { status: number; challenge: string | null; body: unknown }[] = [];
+      for (const r of requests) {
+        const headers: Record<string, string> = r.authorization === undefined ? {} : { authorization: r.authorization };
+        const res = await app.fetch(new Request("http://localhost/v1/me", { method: r.method ?? "GET", headers }), c.env);
+        out.push({ status: res.status, challenge: res.headers.get("www-authenticate"), body: await res.json() });
+      }
+      return c.json(out);
+    });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    try {
+      const port = await listening(server);
+      const res = await fetch(`http://127.0.0.1:${port}/batch`, {
+        method: "POST",
+        headers: outer === undefined ? {} : { authorization: outer },
+      });
+      return (await res.json()) as { status: number; challenge: string | null; body: unknown }[];
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it("a sub-request without a key is refused even when the outer request carries a valid one", async () => {
+    const [none, garbage] = await batch(`Bearer ${fixture.keys.pro}`, [{}, { authorization: "Bearer flz_sk_garbage" }]);
+    expect(none).toEqual({ status: 401, challenge: 'Bearer realm="api"', body: UNAUTHORIZED_BODY });
+    expect(garbage?.status).toBe(401);
+    expect(garbage?.challenge).toBe('Bearer realm="api", error="invalid_token"');
+  });
+
+  it("a sub-request's own key decides: its account, and its permissions", async () => {
+    const [own, write] = await batch(`Bearer ${fixture.keys.pro}`, [
+      { authorization: `Bearer ${fixture.keys.readOnly}` },
+      { method: "DELETE", authorization: `Bearer ${fixture.keys.readOnly}` },
+    ]);
+    expect(own).toEqual({ status: 200, challenge: null, body: { keyId: fixture.ids.readOnly } });
+    expect(write?.status).toBe(403);
+  });
+
+  it("a sub-request with a valid key passes when the outer request has none", async () => {
+    const [own] = await batch(undefined, [{ authorization: `Bearer ${fixture.keys.pro}` }]);
+    expect(own).toEqual({ status: 200, challenge: null, body: { keyId: fixture.ids.pro } });
   });
 });
 

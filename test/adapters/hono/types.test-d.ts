@@ -30,3 +30,12 @@ test("options are checked by the compiler", () => {
   // @ts-expect-error getIp returns a string or undefined
   apiKeyAuth(auth, { getIp: () => 42 });
 });
+
+test("c.get('apiKey') is typed on a plain new Hono() after app.use (DESIGN §10), through ContextVariableMap", () => {
+  const app = new Hono();
+  app.use("/v1/*", apiKeyAuth(auth));
+  app.get("/v1/contacts", (c) => {
+    expectTypeOf(c.get("apiKey")).toEqualTypeOf<AuthenticatedApiKey>();
+    return c.json({ accountId: c.get("apiKey").accountId });
+  });
+});
