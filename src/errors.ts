@@ -14,7 +14,8 @@ export type ApiKeyErrorCode =
   | "CONFLICT"
   | "DUPLICATE_KEY"
   | "STORE_ERROR"
-  | "TIMEOUT";
+  | "TIMEOUT"
+  | "SERVICE_UNAVAILABLE";
 
 /** The JSON body every failure answers with (DESIGN §5): `{"success":false,"error":{...}}`. */
 export interface ApiKeyErrorBody {

@@ -1,7 +1,8 @@
 /**
  * Key management for a "Settings > API" page (DESIGN §7): create (shown once), list, revoke,
  * rotate (with a grace period), rotation status and unused keys.
- * Failures reject with an `ApiKeyError` carrying `status`, `code` and the envelope `body`.
+ * Failures reject with an `ApiKeyError` carrying `status`, `code` and the envelope `body`; a
+ * failing store or plan lookup is 503 `SERVICE_UNAVAILABLE` (see `store-failure.ts`).
  *
  * @module
  */
@@ -28,6 +29,7 @@ import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-sto
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
+import { fromPlanLookupFailure, guardStore } from "./store-failure.js";
 
 /** Who is acting: the caller has checked that this user belongs to the account. */
 export interface KeyManagerActor {
@@ -109,7 +111,13 @@ export interface ApiKeyListItem {
   readonly status: ApiKeyStatus;
 }
 
-/** The key manager. */
+/**
+ * The key manager. Every method rejects only with an `ApiKeyError` that carries `status`, `code`
+ * and the envelope `body`: 400 `VALIDATION_ERROR`, 403 `FORBIDDEN`, 404 `NOT_FOUND`,
+ * 409 `CONFLICT`, or 503 `SERVICE_UNAVAILABLE` ("Key management is temporarily unavailable") when
+ * the store or the plan lookup fails (the original error is the `cause`). Administrator-only
+ * methods check the actor first, then the account id, the plan, and the other fields.
+ */
 export interface KeyManager {
   /** Create a key: administrator on an account with API access; returns the plaintext once. */
   create(input: CreateApiKeyInput): Promise<CreatedApiKey>;
@@ -119,9 +127,11 @@ export interface KeyManager {
   revoke(input: { accountId: string; actor: KeyManagerActor; id: string }): Promise<ApiKeyListItem>;
   /**
    * Replace a key: a new one with the same name, environment, permissions and metadata (plaintext
-   * returned once); the old one keeps working for `gracePeriodMs` (default 0: revoked now) and then
-   * stops by itself. Administrator on an account with API access. A revoked, expired or already
-   * rotated key is refused with 409 `CONFLICT`.
+   * returned once). A working key keeps working for `gracePeriodMs` (default 0: revoked now) and
+   * then stops by itself. A key that already stopped (revoked by `revoke`, or expired) can be
+   * replaced too: it stays as it is, no grace applies and `graceEndsAt` is when it stopped.
+   * Administrator on an account with API access. A key that was already rotated (it has a
+   * successor) is refused with 409 `CONFLICT`.
    */
   rotate(input: RotateApiKeyInput): Promise<RotatedApiKey>;
   /** Whether the old key of a rotation is still used, and when its grace ends. 404 if it was not rotated. */
@@ -185,7 +195,8 @@ export function validationError(field: string, problem: string): ApiKeyError {
 /** Build the manager's shared internals. @internal */
 export function createManagerContext(options: KeyManagerOptions): ManagerContext {
   const o = parseOptions(optionsSchema, options, "createKeyManager");
-  const store = o.store;
+  // Every store failure becomes an ApiKeyError with a status (503 unless it says otherwise).
+  const store = guardStore(o.store);
   const format = o.format ?? getDefaultKeyFormat();
   const clock = o.clock ?? systemClock;
   const accounts = o.accounts as AccountPlans | undefined;
@@ -254,7 +265,7 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
       try {
         plan = await accounts.getPlan(accountId);
       } catch (cause) {
-        throw new ApiKeyError("STORE_ERROR", "Account plan lookup failed", { status: 503, cause });
+        throw fromPlanLookupFailure(cause);
       }
       if (plan === null || plan === undefined)
         throw new ApiKeyError("NOT_FOUND", "Account not found", { status: 404 });
@@ -338,13 +349,15 @@ export function parseCreateInput(
  *
  * @example
  * ```ts
- * import { createKeyManager, MemoryKeyStore } from "@fluenzr/api-keys";
+ * import { createKeyManager, isApiKeyError, MemoryKeyStore } from "@fluenzr/api-keys";
  * const manager = createKeyManager({ store: new MemoryKeyStore(), accounts: { getPlan: () => "pro" } });
  * const actor = { id: "usr_1", admin: true };
  * const { key, record } = await manager.create({ accountId: "acc_1", actor, name: "Production", environment: "prod" });
  * // show `key` once
  * await manager.list({ accountId: "acc_1" });   // [{ id, name, hint, createdAt, lastUsedAt, status, ... }]
  * await manager.revoke({ accountId: "acc_1", actor, id: record.id });
+ * // a revoked key can still be replaced with its settings; it stays revoked (no grace)
+ * const replacement = await manager.rotate({ accountId: "acc_1", actor, id: record.id });
  *
  * // rotation: the old key keeps working for an hour, then stops by itself
  * const ci = await manager.create({ accountId: "acc_1", actor, name: "CI", environment: "stag" });
@@ -353,6 +366,13 @@ export function parseCreateInput(
  * const status = await manager.rotationStatus({ accountId: "acc_1", id: ci.record.id });
  * status.previousUsedSinceRotation; // false: safe to revoke now
  * await manager.unused({ accountId: "acc_1", since: new Date(Date.now() - 90 * 864e5) });
+ *
+ * // every failure, a store outage included (503 SERVICE_UNAVAILABLE), carries status and body
+ * try {
+ *   await manager.list({ accountId: "acc_1" });
+ * } catch (error) {
+ *   if (isApiKeyError(error) && error.status !== undefined) res.status(error.status).json(error.body);
+ * }
  * ```
  */
 export function createKeyManager(options: KeyManagerOptions): KeyManager {
@@ -360,8 +380,9 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
   return {
     async create(input) {
       if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
-      const accountId = ctx.requireAccountId(input.accountId);
+      // Administrator first: a non-administrator learns nothing about the other fields.
       ctx.requireAdmin(input.actor);
+      const accountId = ctx.requireAccountId(input.accountId);
       await ctx.requireApiPlan(accountId);
       const fields = parseCreateInput(ctx, input);
       const { key, record } = ctx.newRecord({
@@ -380,8 +401,8 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     },
     async revoke(input) {
       if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
-      const accountId = ctx.requireAccountId(input.accountId);
       ctx.requireAdmin(input.actor);
+      const accountId = ctx.requireAccountId(input.accountId);
       const record = await ctx.findOwned(accountId, input.id);
       const revoked = await ctx.store.revoke(record.id, { at: new Date(ctx.clock.now()), reason: "revoked" });
       if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });

@@ -4,6 +4,11 @@
  * scheduled in the future (`store.revoke(id, { at: now + grace, reason: "rotated" })`): stores keep
  * the earliest revocation time, so an administrator's later revoke can only cut the grace short.
  *
+ * A key that already stopped working (revoked by `revoke`, or expired) can be replaced as well
+ * (DESIGN §10 revokes, then rotates): the new key gets its settings and the old record is left
+ * exactly as it is, so its revocation time never moves. A key is replaced at most once: one that
+ * was rotated already (it has a successor) is 409 `CONFLICT`.
+ *
  * @module
  */
 import { z } from "zod";
@@ -46,7 +51,12 @@ export interface RotateApiKeyInput {
 export interface RotatedApiKey extends CreatedApiKey {
   /** The old key as stored after the rotation; its `revokedAt` is when it stops working. */
   readonly previous: ApiKeyListItem;
-  /** When the old key stops (stopped) working: now plus the grace period. */
+  /**
+   * When the old key stops (stopped) working. For a working key: now plus the grace period (or
+   * earlier, if it was already scheduled to be revoked sooner). For a key that had already stopped
+   * (revoked or expired) no grace applies: the time it stopped, its `revokedAt` or `expiresAt`
+   * (the earlier of the two), which is never after the rotation.
+   */
   readonly graceEndsAt: Date;
 }
 
@@ -79,25 +89,46 @@ function nextExpiry(old: ApiKeyRecord, requested: Date | null | undefined, now: 
   return new Date(now + (lifetime > 0 ? lifetime : 24 * 3600 * 1000));
 }
 
-/** Refuse keys that cannot be rotated: revoked, already rotating (revocation scheduled), expired. */
-function requireRotatable(record: ApiKeyRecord, now: number): void {
-  if (record.revokedAt !== null) {
-    const message =
-      record.revokedAt.getTime() > now
-        ? "API key is already scheduled for revocation (rotated); rotate its replacement instead"
-        : "API key is revoked and cannot be rotated";
-    throw new ApiKeyError("CONFLICT", message, { status: 409 });
+/**
+ * When the key stopped working, if it has by `now`: the earlier of a past revocation and a past
+ * expiry; `null` while it still works (a revocation scheduled in the future does not count yet).
+ * @internal
+ */
+export function stoppedAt(record: ApiKeyRecord, now: number): Date | null {
+  const revoked = record.revokedAt !== null && record.revokedAt.getTime() <= now ? record.revokedAt : null;
+  const expired = record.expiresAt !== null && record.expiresAt.getTime() <= now ? record.expiresAt : null;
+  if (revoked === null) return expired;
+  if (expired === null) return revoked;
+  return expired.getTime() < revoked.getTime() ? expired : revoked;
+}
+
+const ALREADY_ROTATED = "API key was already rotated; rotate its replacement instead";
+
+/**
+ * Refuse a key that was rotated already: one with a scheduled revocation (still in its grace),
+ * one revoked by a rotation, or a stopped key that already has a successor. Resolves with the time
+ * the key stopped working, or `null` if it still works.
+ */
+async function requireRotatable(ctx: ManagerContext, record: ApiKeyRecord, now: number): Promise<Date | null> {
+  if (record.revokedAt !== null && record.revokedAt.getTime() > now) {
+    throw new ApiKeyError("CONFLICT", "API key is already scheduled for revocation (rotated); rotate its replacement instead", { status: 409 });
   }
-  if (record.expiresAt !== null && record.expiresAt.getTime() <= now) {
-    throw new ApiKeyError("CONFLICT", "API key has expired and cannot be rotated; create a new key", { status: 409 });
-  }
+  if (record.revokedReason === "rotated") throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409 });
+  const stopped = stoppedAt(record, now);
+  if (stopped === null) return null;
+  // A stopped key is left untouched by its rotation, so its successor is what marks it rotated
+  // (also when an administrator's revoke during a grace replaced the "rotated" reason).
+  const successors = await ctx.store.listByAccount(record.accountId);
+  if (successors.some((r) => r.rotatedFromId === record.id)) throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409 });
+  return stopped;
 }
 
 /** `manager.rotate`. @internal */
 export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput): Promise<RotatedApiKey> {
   if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
-  const accountId = ctx.requireAccountId(input.accountId);
+  // Administrator first: a non-administrator learns nothing about the other fields.
   ctx.requireAdmin(input.actor);
+  const accountId = ctx.requireAccountId(input.accountId);
   await ctx.requireApiPlan(accountId);
   const fields = parseInput(rotateSchema, input);
 
@@ -108,7 +139,7 @@ export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput
   try {
     const old = await ctx.findOwned(accountId, fields.id);
     const now = ctx.clock.now();
-    requireRotatable(old, now);
+    const stopped = await requireRotatable(ctx, old, now);
     const { key, record } = ctx.newRecord({
       accountId,
       name: old.name,
@@ -121,6 +152,9 @@ export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput
     });
     // New key first: if storing it fails, the old key is untouched and nothing is lost.
     await ctx.store.insert(record);
+    // Already revoked or expired: nothing to schedule, and the old record stays exactly as it is
+    // (a revocation is never moved, an expired key never revived). No grace applies.
+    if (stopped !== null) return { key, record, previous: ctx.toItem(old), graceEndsAt: stopped };
     const graceEndsAt = new Date(now + (fields.gracePeriodMs ?? 0));
     let previous: ApiKeyRecord | null;
     try {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
 import { fieldError, keyIdSchema, parseInput } from "./parse-input.js";
+import { stoppedAt } from "./rotate-api-key.js";
 
 /** Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out. */
 export interface RotationStatusInput {
@@ -24,7 +25,11 @@ export interface RotationStatus {
   readonly next: ApiKeyListItem;
   /** When the rotation happened (the new key's creation). */
   readonly rotatedAt: Date;
-  /** When the old key stops (stopped) working; an administrator's revoke may have made it earlier. */
+  /**
+   * When the old key stops (stopped) working; an administrator's revoke (or its expiry) may have
+   * made it earlier. For a key that was revoked or expired before it was rotated (no grace), the
+   * time it stopped.
+   */
   readonly graceEndsAt: Date | null;
   /** True while the old key still works. */
   readonly inGrace: boolean;
@@ -49,18 +54,19 @@ export async function rotationStatus(ctx: ManagerContext, input: RotationStatusI
   const { id } = parseInput(statusSchema, input);
   const old = await ctx.findOwned(accountId, id);
   const successors = (await ctx.store.listByAccount(accountId)).filter((r) => r.rotatedFromId === old.id);
-  // Rotation refuses keys with a scheduled revocation, so there is at most one successor; the
-  // latest wins should a store hold more (two processes racing).
+  // Rotation refuses keys already rotated, so there is at most one successor; the latest wins
+  // should a store hold more (two processes racing).
   const successor = successors.at(-1);
   if (successor === undefined) throw new ApiKeyError("NOT_FOUND", "API key has not been rotated", { status: 404 });
   const now = ctx.clock.now();
   const previousLastUsedAt = ctx.lastUsed(old);
+  const stopped = stoppedAt(old, now);
   return {
     previous: ctx.toItem(old),
     next: ctx.toItem(successor),
     rotatedAt: successor.createdAt,
-    graceEndsAt: old.revokedAt,
-    inGrace: old.revokedAt !== null && old.revokedAt.getTime() > now,
+    graceEndsAt: stopped ?? old.revokedAt,
+    inGrace: stopped === null && old.revokedAt !== null && old.revokedAt.getTime() > now,
     previousLastUsedAt,
     previousUsedSinceRotation: previousLastUsedAt !== null && previousLastUsedAt.getTime() >= successor.createdAt.getTime(),
     nextLastUsedAt: ctx.lastUsed(successor),

@@ -70,6 +70,48 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
     }
   });
 
+  it("checks the administrator first: a non-administrator gets 403 whatever else is wrong (docs: administrator, plan, fields)", async () => {
+    const { manager, store } = setup();
+    for (const actor of [member, undefined, { id: "x" }]) {
+      for (const patch of [
+        { accountId: "" },
+        { accountId: undefined },
+        { accountId: 42 },
+        { accountId: "x".repeat(201) },
+        { accountId: "acc_starter" },
+        { accountId: "acc_nobody" },
+        { name: "" },
+        { name: 42 },
+        { environment: "qa" },
+        { permissions: "admin" },
+        { expiresAt: "not a date" },
+        { metadata: [1] },
+      ]) {
+        const e = await rejection(manager.create({ accountId: "acc_1", actor: actor as never, name: "CI", ...(patch as object) }));
+        expect([e.status, e.code, e.message], JSON.stringify(patch)).toEqual([403, "FORBIDDEN", "Administrator rights required"]);
+      }
+    }
+    expect(store.size).toBe(0);
+  });
+
+  it("then the account id (400), then the plan (403/404), then the other fields (400)", async () => {
+    const { manager } = setup();
+    const badAccount = await rejection(manager.create({ accountId: "", actor: admin, name: "" }));
+    expect([badAccount.status, badAccount.field]).toEqual([400, "accountId"]);
+    const starter = await rejection(manager.create({ accountId: "acc_starter", actor: admin, name: "" }));
+    expect([starter.status, starter.message]).toEqual([403, "API access requires Pro plan"]);
+    const unknown = await rejection(manager.create({ accountId: "acc_nobody", actor: admin, name: "" }));
+    expect(unknown.status).toBe(404);
+    const badName = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "" }));
+    expect([badName.status, badName.field]).toEqual([400, "name"]);
+  });
+
+  it("a missing input object is 400 naming input (there is no actor to check)", async () => {
+    const { manager } = setup();
+    const e = await rejection(manager.create(null as never));
+    expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", "input"]);
+  });
+
   it("needs a plan with API access: else 403 FORBIDDEN \"API access requires Pro plan\"", async () => {
     const { manager } = setup();
     for (const accountId of ["acc_starter", "acc_free"]) {
@@ -204,6 +246,20 @@ describe("createKeyManager().revoke (spec: Revoke a key — immediate and irreve
     const { record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
     const e = await rejection(manager.revoke({ accountId: "acc_1", actor: member, id: record.id }));
     expect([e.status, e.code, e.message]).toEqual([403, "FORBIDDEN", "Administrator rights required"]);
+    expect((await store.getById(record.id))?.revokedAt).toBeNull();
+  });
+
+  it("checks the administrator before the account id and the key id", async () => {
+    const { manager, store } = setup();
+    const { record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    for (const patch of [{ accountId: "" }, { accountId: 7 }, { id: "" }, { id: 42 }, { id: "key_nope" }, { accountId: "acc_2" }]) {
+      const e = await rejection(manager.revoke({ accountId: "acc_1", actor: member, id: record.id, ...(patch as object) } as never));
+      expect([e.status, e.code, e.message], JSON.stringify(patch)).toEqual([403, "FORBIDDEN", "Administrator rights required"]);
+    }
+    const badAccount = await rejection(manager.revoke({ accountId: "", actor: admin, id: "" }));
+    expect([badAccount.status, badAccount.field]).toEqual([400, "accountId"]);
+    const badId = await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: "" }));
+    expect([badId.status, badId.field]).toEqual([400, "id"]);
     expect((await store.getById(record.id))?.revokedAt).toBeNull();
   });
 

@@ -175,6 +175,26 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
   });
 
   describe("same error model as create and revoke", () => {
+    it("checks the administrator first: a non-administrator gets 403 whatever else is wrong", async () => {
+      const w = setup();
+      const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
+      const member = { id: "usr_2", admin: false };
+      for (const patch of [
+        { accountId: "" },
+        { accountId: 42 },
+        { accountId: "acc_starter" }, // plan without API access
+        { accountId: "acc_nobody" }, // unknown account
+        { id: "" },
+        { id: "key_missing" },
+        { gracePeriodMs: -1 },
+        { expiresAt: "soon" },
+      ]) {
+        const e = await rejection(w.manager.rotate({ accountId: "acc_pro", actor: member, id: old.record.id, ...patch } as never));
+        expect(e, JSON.stringify(patch)).toMatchObject({ status: 403, code: "FORBIDDEN", message: "Administrator rights required" });
+      }
+      expect(await w.manager.list({ accountId: "acc_pro" })).toHaveLength(1);
+    });
+
     it("needs an administrator: 403 FORBIDDEN 'Administrator rights required'", async () => {
       const w = setup();
       const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
@@ -206,15 +226,6 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
       expect(await w.manager.list({ accountId: "acc_pro" })).toEqual([]);
     });
 
-    it("a revoked key cannot be rotated: 409 CONFLICT, and no key is created", async () => {
-      const w = setup();
-      const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
-      await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
-      const e = await rejection(w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id }));
-      expect(e).toMatchObject({ status: 409, code: "CONFLICT", message: "API key is revoked and cannot be rotated" });
-      expect(await w.manager.list({ accountId: "acc_pro" })).toHaveLength(1);
-    });
-
     it("a key already rotated (still in its grace) cannot be rotated again: 409 CONFLICT", async () => {
       const w = setup();
       const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
@@ -223,14 +234,6 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
       expect(e).toMatchObject({ status: 409, code: "CONFLICT" });
       expect(e.message).toMatch(/already scheduled for revocation/);
       expect(await w.manager.list({ accountId: "acc_pro" })).toHaveLength(2);
-    });
-
-    it("an expired key cannot be rotated: 409 CONFLICT", async () => {
-      const w = setup();
-      const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P", expiresAt: new Date(w.clock.now() + DAY) });
-      w.clock.advance(DAY);
-      const e = await rejection(w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id }));
-      expect(e).toMatchObject({ status: 409, code: "CONFLICT" });
     });
 
     it("two rotations of one key at once: one succeeds, the other is 409 (no second successor)", async () => {
@@ -286,7 +289,7 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
     expect(w.events.at(-1)).toMatchObject({ reason: "revoked", revokedReason: "revoked" });
   });
 
-  it("if the old key cannot be revoked, the rotation fails and the new key (never shown) does not work", async () => {
+  it("if the old key cannot be revoked, the rotation fails with 503 and the new key (never shown) does not work", async () => {
     class FlakyStore extends MemoryKeyStore {
       failFor = "";
       override async revoke(id: string, options?: { at?: Date; reason?: string }): Promise<ApiKeyRecord | null> {
@@ -298,7 +301,13 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
     const w = setup({ store });
     const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
     store.failFor = old.record.id;
-    await expect(w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id })).rejects.toThrow("database went away");
+    const e = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id }).catch((x: unknown) => x);
+    expect(isApiKeyError(e) && [e.status, e.code, e.message, (e.cause as Error).message]).toEqual([
+      503,
+      "SERVICE_UNAVAILABLE",
+      "Key management is temporarily unavailable",
+      "database went away",
+    ]);
     const rows = await w.manager.list({ accountId: "acc_pro" });
     expect(rows.map((r) => [r.id === old.record.id ? "old" : "new", r.status])).toEqual([
       ["old", "active"],
@@ -323,5 +332,128 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
       clock.advance(60_000);
     }
     expect(alerts).toEqual([]);
+  });
+});
+
+describe("rotate a key that already stopped (DESIGN §10: revoke, then rotate)", () => {
+  it("a key revoked by revoke is replaced: same settings, the old key stays revoked at its first time, no grace", async () => {
+    const w = setup();
+    const old = await w.manager.create({
+      accountId: "acc_pro",
+      actor: w.admin,
+      name: "Dev laptop",
+      environment: "dev",
+      permissions: "read-only",
+      metadata: { team: "web" },
+      expiresAt: new Date(w.clock.now() + 90 * DAY),
+    });
+    const revoked = await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    const revokedAt = revoked.revokedAt!.getTime();
+    w.clock.advance(10 * DAY);
+
+    // A grace asked for cannot bring a revoked key back: it is ignored.
+    const rotated = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id, gracePeriodMs: HOUR });
+    expect(rotated.key).toMatch(/^flz_sk_dev_[A-Za-z0-9]{32}$/);
+    expect(rotated.record).toMatchObject({
+      accountId: "acc_pro",
+      name: "Dev laptop",
+      environment: "dev",
+      permissions: "read-only",
+      metadata: { team: "web" },
+      rotatedFromId: old.record.id,
+      createdBy: "usr_admin",
+      revokedAt: null,
+      // The lifetime again, counted from the rotation.
+      expiresAt: new Date(w.clock.now() + 90 * DAY),
+    });
+    expect(rotated.graceEndsAt.getTime()).toBe(revokedAt);
+    expect(rotated.previous).toMatchObject({ id: old.record.id, status: "revoked", revokedAt: new Date(revokedAt) });
+
+    // The old record is exactly as the revoke left it: time and reason.
+    const stored = await w.store.getById(old.record.id);
+    expect([stored?.revokedAt?.getTime(), stored?.revokedReason]).toEqual([revokedAt, "revoked"]);
+    const before = await w.use(old.key);
+    expect(before.ok ? "accepted" : before.reason).toBe("revoked");
+    expect((await w.use(rotated.key)).ok).toBe(true);
+
+    const status = await w.manager.rotationStatus({ accountId: "acc_pro", id: old.record.id });
+    expect(status).toMatchObject({ inGrace: false, graceEndsAt: new Date(revokedAt), next: { id: rotated.record.id } });
+  });
+
+  it("an expired key is replaced: the old record is untouched (not revoked), graceEndsAt is its expiry", async () => {
+    const w = setup();
+    const expiry = new Date(w.clock.now() + DAY);
+    const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "Q1", expiresAt: expiry });
+    w.clock.advance(3 * DAY);
+    const rotated = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    expect(rotated.graceEndsAt.getTime()).toBe(expiry.getTime());
+    expect(rotated.previous).toMatchObject({ id: old.record.id, status: "expired", revokedAt: null });
+    expect(rotated.record.expiresAt?.getTime()).toBe(w.clock.now() + DAY);
+    expect((await w.store.getById(old.record.id))?.revokedAt).toBeNull();
+    expect((await w.use(rotated.key)).ok).toBe(true);
+    const status = await w.manager.rotationStatus({ accountId: "acc_pro", id: old.record.id });
+    expect(status).toMatchObject({ inGrace: false, graceEndsAt: expiry });
+  });
+
+  it("revoked and expired: graceEndsAt is the earlier of the two", async () => {
+    const w = setup();
+    const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "Q1", expiresAt: new Date(w.clock.now() + DAY) });
+    w.clock.advance(HOUR);
+    const revoked = await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    w.clock.advance(2 * DAY);
+    const rotated = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    expect(rotated.graceEndsAt).toEqual(revoked.revokedAt);
+  });
+
+  it("a stopped key is replaced once: rotating it again is 409 CONFLICT (it has a successor)", async () => {
+    const w = setup();
+    const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
+    await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    const first = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    const e = await rejection(w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id }));
+    expect(e).toMatchObject({ status: 409, code: "CONFLICT", message: "API key was already rotated; rotate its replacement instead" });
+    expect((await w.manager.list({ accountId: "acc_pro" })).filter((r) => r.rotatedFromId === old.record.id).map((r) => r.id)).toEqual([first.record.id]);
+    // Its replacement can be rotated in turn.
+    const second = await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: first.record.id });
+    expect(second.record.rotatedFromId).toBe(first.record.id);
+  });
+
+  it("a key rotated out is 409 CONFLICT: after its grace, and when an administrator cut the grace short", async () => {
+    const w = setup();
+    const a = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "A" });
+    await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: a.record.id }); // grace 0: revoked, reason "rotated"
+    const b = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "B" });
+    await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: b.record.id, gracePeriodMs: DAY });
+    w.clock.advance(HOUR);
+    await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: b.record.id }); // reason becomes "revoked"
+    w.clock.advance(HOUR);
+    for (const id of [a.record.id, b.record.id]) {
+      const e = await rejection(w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id }));
+      expect(e).toMatchObject({ status: 409, code: "CONFLICT", message: "API key was already rotated; rotate its replacement instead" });
+    }
+    expect(await w.manager.list({ accountId: "acc_pro" })).toHaveLength(4);
+  });
+
+  it("several rotations of one revoked key at once: exactly one wins, the others are 409", async () => {
+    const w = setup();
+    const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
+    await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results) if (r.status === "rejected") expect(isApiKeyError(r.reason) && r.reason.status).toBe(409);
+    expect((await w.manager.list({ accountId: "acc_pro" })).filter((r) => r.rotatedFromId === old.record.id)).toHaveLength(1);
+  });
+
+  it("a revoke after the rotation keeps the first revocation time (irreversible, never moved later)", async () => {
+    const w = setup();
+    const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "P" });
+    const first = await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    w.clock.advance(HOUR);
+    await w.manager.rotate({ accountId: "acc_pro", actor: w.admin, id: old.record.id, gracePeriodMs: DAY });
+    w.clock.advance(HOUR);
+    const again = await w.manager.revoke({ accountId: "acc_pro", actor: w.admin, id: old.record.id });
+    expect(again.revokedAt).toEqual(first.revokedAt);
   });
 });
