@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ApiKeyError } from "../errors.js";
 
 /** What a key may do. `read-only` keys are limited to GET, HEAD and OPTIONS. */
 export type ApiKeyPermissions = "all" | "read-only";
@@ -54,7 +55,11 @@ export interface ApiKeyRevocation {
 
 /** Options of {@link KeyStore.revoke}. */
 export interface RevokeOptions {
-  /** When the key stops working. Default: now. May be in the future (a rotation's grace). */
+  /**
+   * When the key stops working. Default: now. May be in the future (a rotation's grace). Must be
+   * a valid `Date`: anything else (an Invalid Date, a string, a number, `null`) is refused with
+   * `ApiKeyError` `INVALID_INPUT` before anything is changed.
+   */
   at?: Date;
   /** Default `"revoked"`. */
   reason?: string;
@@ -67,7 +72,9 @@ export interface RevokeOptions {
  * Rules every store keeps (and the conformance suite checks):
  * - `insert` refuses a record whose `id` or `hash` is already stored (`ApiKeyError` `DUPLICATE_KEY`).
  * - `revoke` is irreversible: once set, `revokedAt` only moves earlier, never later or back to `null`.
- * - `recordUsage` only moves `lastUsedAt` forward.
+ *   An `at` that is not a valid `Date` is refused (`ApiKeyError` `INVALID_INPUT`) and changes nothing.
+ * - `recordUsage` only moves `lastUsedAt` forward, and skips entries whose `lastUsedAt` is not a
+ *   valid `Date` (writing the rest of the batch).
  *
  * @example
  * ```ts
@@ -93,10 +100,16 @@ export interface KeyStore {
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
   /**
    * Revoke a key; `null` if there is no such id. If it is already revoked at an earlier time,
-   * that time (and reason) is kept. Resolves with the record as stored afterwards.
+   * that time (and reason) is kept. Resolves with the record as stored afterwards. Rejects with
+   * `INVALID_INPUT`, changing nothing, if `at` is given and is not a valid `Date`.
    */
   revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null>;
-  /** Write last-used times in one batch, never moving one back. Unknown ids are ignored. */
+  /**
+   * Write last-used times in one batch, never moving one back. Unknown ids are ignored, and so
+   * are entries whose `lastUsedAt` is not a valid `Date` (the rest of the batch is written):
+   * last used is advisory, and a caller that retries a refused batch must not be stuck on one
+   * bad entry.
+   */
   recordUsage(batch: readonly ApiKeyUsage[]): Promise<void>;
   /**
    * Optional: call `listener` for every revocation, made here or by another server sharing the
@@ -130,4 +143,59 @@ export function copyRecord(r: ApiKeyRecord): ApiKeyRecord {
     rotatedFromId: r.rotatedFromId,
     metadata: r.metadata === null ? null : (JSON.parse(JSON.stringify(r.metadata)) as Record<string, unknown>),
   };
+}
+
+/**
+ * Milliseconds since the epoch of a valid `Date` (from any realm), or `null` for anything else:
+ * an Invalid Date, a string, a number, `null`, an object that only looks like a Date. @internal
+ */
+export function validTime(value: unknown): number | null {
+  if (typeof value !== "object" || value === null) return null;
+  let t: number;
+  try {
+    // Reads the internal time value: throws for anything that is not a real Date.
+    t = Date.prototype.getTime.call(value);
+  } catch {
+    return null;
+  }
+  return Number.isFinite(t) ? t : null;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  return Object.prototype.toString.call(value) === "[object Date]" ? "an Invalid Date" : "an object that is not a Date";
+}
+
+/**
+ * The time a revocation takes effect (ms since the epoch): `options.at`, or now when it is
+ * absent. An `at` that is not a valid Date throws `INVALID_INPUT` naming `at`, so a store checks
+ * it before touching anything. @internal
+ */
+export function revokeTime(options: RevokeOptions | null | undefined, now: () => number = Date.now): number {
+  const at: unknown = options?.at;
+  if (at === undefined) return now();
+  const t = validTime(at);
+  if (t === null) {
+    throw new ApiKeyError("INVALID_INPUT", `revoke: option "at" must be a valid Date, got ${describeValue(at)}`, { field: "at" });
+  }
+  return t;
+}
+
+/**
+ * The latest valid last-used time per id of a batch (ms since the epoch). Entries without a
+ * string id or a valid `lastUsedAt` Date are skipped; a batch that is not an array throws
+ * `INVALID_INPUT`. @internal
+ */
+export function latestUsage(batch: readonly ApiKeyUsage[]): Map<string, number> {
+  if (!Array.isArray(batch)) throw new ApiKeyError("INVALID_INPUT", "recordUsage expects an array of { id, lastUsedAt }", { field: "batch" });
+  const latest = new Map<string, number>();
+  for (const entry of batch as readonly unknown[]) {
+    if (typeof entry !== "object" || entry === null) continue;
+    const { id, lastUsedAt } = entry as { id?: unknown; lastUsedAt?: unknown };
+    const t = validTime(lastUsedAt);
+    if (typeof id !== "string" || t === null) continue;
+    if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
+  }
+  return latest;
 }

@@ -5,6 +5,8 @@ import { ApiKeyError } from "../errors.js";
 import { hexToLatin1 } from "../hash/digest.js";
 import {
   copyRecord,
+  latestUsage,
+  revokeTime,
   type ApiKeyRecord,
   type ApiKeyRevocation,
   type ApiKeyUsage,
@@ -70,12 +72,14 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    // Checked first: an Invalid Date stored here would never count as revoked, nor let a later
+    // revoke take its place.
+    const at = revokeTime(options);
     const r = this.byId.get(id);
     if (r === undefined) return null;
-    const at = options.at ?? new Date();
-    if (r.revokedAt === null || at.getTime() < r.revokedAt.getTime()) {
+    if (r.revokedAt === null || at < r.revokedAt.getTime()) {
       // Replace rather than mutate: a lookup in flight keeps the object it already had.
-      const next = { ...r, revokedAt: new Date(at.getTime()), revokedReason: options.reason ?? "revoked" };
+      const next = { ...r, revokedAt: new Date(at), revokedReason: options?.reason ?? "revoked" };
       this.byId.set(id, next);
       this.byHash.set(next);
       const revocation = { id, hash: next.hash };
@@ -91,12 +95,13 @@ export class MemoryKeyStore implements KeyStore {
     return copyRecord(r);
   }
 
+  /** Entries whose `lastUsedAt` is not a valid Date are skipped, as unknown ids are. */
   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
-    for (const { id, lastUsedAt } of batch) {
+    for (const [id, t] of latestUsage(batch)) {
       const r = this.byId.get(id);
       if (r === undefined) continue;
-      if (r.lastUsedAt === null || lastUsedAt.getTime() > r.lastUsedAt.getTime()) {
-        const next = { ...r, lastUsedAt: new Date(lastUsedAt.getTime()) };
+      if (r.lastUsedAt === null || t > r.lastUsedAt.getTime()) {
+        const next = { ...r, lastUsedAt: new Date(t) };
         this.byId.set(id, next);
         this.byHash.set(next);
       }

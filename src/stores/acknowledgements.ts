@@ -110,13 +110,24 @@ export const warnUnconfirmed: UnconfirmedRevocationHandler = (event) => {
   );
 };
 
-/** The confirmed-revocation options both stores take, checked (bad ones throw naming the option). @internal */
+/** Default `confirmTimeoutMs` of both stores (ms): revocation is confirmed unless turned off. @internal */
+export const DEFAULT_CONFIRM_TIMEOUT_MS = 2_000;
+
+/** The longest timer Node (and browsers) keep: a longer one would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The confirmed-revocation options both stores take, checked (bad ones throw naming the option).
+ * `confirmTimeoutMs`: absent means the default; `false` turns confirmation off. @internal
+ */
 export function confirmOptions(options: {
-  confirmTimeoutMs?: number | undefined;
+  confirmTimeoutMs?: number | false | undefined;
   onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
-}): { confirmTimeoutMs: number | undefined; onUnconfirmed: UnconfirmedRevocationHandler } {
-  const confirm = options.confirmTimeoutMs;
-  if (confirm !== undefined && !(Number.isInteger(confirm) && confirm > 0)) invalidOption("confirmTimeoutMs", "a positive integer (ms)");
+}): { confirmTimeoutMs: number | false; onUnconfirmed: UnconfirmedRevocationHandler } {
+  const confirm: unknown = options.confirmTimeoutMs === undefined ? DEFAULT_CONFIRM_TIMEOUT_MS : options.confirmTimeoutMs;
+  if (confirm !== false && !(typeof confirm === "number" && Number.isInteger(confirm) && confirm > 0 && confirm <= MAX_TIMEOUT_MS)) {
+    invalidOption("confirmTimeoutMs", `a positive integer of ms (at most ${MAX_TIMEOUT_MS}), or false to turn confirmation off`);
+  }
   if (options.onUnconfirmed !== undefined && typeof options.onUnconfirmed !== "function") invalidOption("onUnconfirmed", "a function");
   return { confirmTimeoutMs: confirm, onUnconfirmed: options.onUnconfirmed ?? warnUnconfirmed };
 }

@@ -89,6 +89,26 @@ function canonicalJson(value: unknown): string {
   );
 }
 
+/** Resolves with the error `run` threw or rejected with (synchronously or not), or `undefined` if it succeeded. */
+async function failure(run: () => unknown): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error ?? new Error(String(error));
+  }
+  return undefined;
+}
+
+/** Values of `at` (or `lastUsedAt`) a store must not take for a time. */
+function badDates(): [label: string, value: unknown][] {
+  return [
+    ["an Invalid Date", new Date("garbage")],
+    ["a date string", "2030-01-01T00:00:00.000Z"],
+    ["a number", Date.now()],
+    ["null", null],
+  ];
+}
+
 async function rejectsDuplicate(promise: Promise<unknown>, what: string): Promise<void> {
   try {
     await promise;
@@ -192,6 +212,49 @@ export function runKeyStoreConformance(
       const t = now.revokedAt.getTime();
       check(t >= before - 1_000 && t <= Date.now() + 1_000, "revoke without a time is not now");
       check(now.revokedReason === "revoked", "revoke now did not take its reason");
+    }));
+
+    it("revoke refuses an `at` that is not a valid Date (INVALID_INPUT), and the key stays unrevoked and revocable", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      for (const [label, at] of badDates()) {
+        const error = await failure(() => store.revoke(record.id, { at: at as Date }));
+        check(error !== undefined, `revoke with ${label} as at was accepted`);
+        check(isApiKeyError(error) && error.code === "INVALID_INPUT", `revoke with ${label} as at: expected an ApiKeyError INVALID_INPUT, got ${String(error)}`);
+        const after = await store.getById(record.id);
+        check(after !== null && after.revokedAt === null, `revoke with ${label} as at changed revokedAt to ${String(after?.revokedAt)}`);
+      }
+      // Still revocable, and once revoked, an Invalid Date changes nothing either.
+      const at = new Date(Date.now() - 1_000);
+      const revoked = await store.revoke(record.id, { at });
+      check(revoked !== null && sameTime(revoked.revokedAt, at), "a valid revoke after refused ones did not set revokedAt");
+      const again = await failure(() => store.revoke(record.id, { at: new Date(Number.NaN) }));
+      check(isApiKeyError(again) && again.code === "INVALID_INPUT", `revoke of a revoked key with an Invalid Date: expected an ApiKeyError INVALID_INPUT, got ${String(again)}`);
+      const after = await store.getByHash(record.hash);
+      check(after !== null && sameTime(after.revokedAt, at), `an Invalid Date moved revokedAt of a revoked key to ${String(after?.revokedAt)}`);
+      check(after.revokedAt instanceof Date && Number.isFinite(after.revokedAt.getTime()), "revokedAt is not a valid Date");
+    }));
+
+    it("last used skips entries whose lastUsedAt is not a valid Date, writing the rest of the batch", withStore(async (store) => {
+      const a = makeTestRecord();
+      const b = makeTestRecord();
+      await store.insert(a);
+      await store.insert(b);
+      const t1 = new Date(Date.now() - 10_000);
+      await store.recordUsage([{ id: a.id, lastUsedAt: t1 }]);
+      const t2 = new Date(Date.now() - 5_000);
+      const bad = badDates().map(([, value]) => ({ id: a.id, lastUsedAt: value as Date }));
+      const error = await failure(() => store.recordUsage([...bad, { id: b.id, lastUsedAt: t2 }]));
+      check(error === undefined, `recordUsage with bad times in the batch rejected: ${String(error)}`);
+      check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t1), "a bad lastUsedAt changed the stored one");
+      check(sameTime((await store.getById(b.id))?.lastUsedAt ?? null, t2), "the valid entry beside bad ones was not written");
+      const t3 = new Date(Date.now() - 1_000);
+      await store.recordUsage([{ id: a.id, lastUsedAt: t3 }]);
+      check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t3), "lastUsedAt no longer moves forward after a bad batch");
+      const unused = makeTestRecord();
+      await store.insert(unused);
+      await store.recordUsage([{ id: unused.id, lastUsedAt: new Date("garbage") }]);
+      check((await store.getById(unused.id))?.lastUsedAt === null, "an Invalid Date was written as the first lastUsedAt");
     }));
 
     it("last used only moves forward, in batches, ignoring unknown ids", withStore(async (store) => {

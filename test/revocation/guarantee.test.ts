@@ -1,5 +1,7 @@
 // DESIGN §9 "No request is let in after revoke() resolves, on any process that shares the store",
 // measured across OS processes: two API servers and a revoker, on PostgreSQL and again on Redis.
+// With the stores' default options revocation is confirmed, so the guarantee holds with the cache
+// on; `confirmTimeoutMs: false` leaves the announcement's delivery time, measured against 50 ms.
 // One file, so the two stores run one after the other (each spawns three processes under load).
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -19,11 +21,13 @@ describe.skipIf(DATABASE_URL === undefined)("revocation across processes on Post
     await pool.end();
   });
 
-  it(`cache on: every server rejects within 50 ms of revoke() resolving (p99 over ${TRIALS} trials)`, async () => {
+  it(`cache on, default options: no request sent after revoke() resolved is accepted, on any server (${TRIALS} trials)`, async () => {
     const report = await measureGuarantee({ env, cache: true, trials: TRIALS });
-    console.log(describeReport("PostgreSQL, cache on", report));
+    console.log(describeReport("PostgreSQL, cache on, default options (confirmed revocation)", report));
     expect(report.trials).toHaveLength(TRIALS);
-    expect(report.p99LatenessMs).toBeLessThanOrEqual(50);
+    // Both servers were listening (and so waited for) at every revoke.
+    expect(report.trials.map((t) => t.listeners)).toEqual(Array(TRIALS).fill(2));
+    expect(report.acceptedAfterTotal).toEqual([0, 0]);
   }, 60_000);
 
   it("cache off: no request sent after revoke() resolved is accepted, on any server", async () => {
@@ -32,12 +36,11 @@ describe.skipIf(DATABASE_URL === undefined)("revocation across processes on Post
     expect(report.acceptedAfterTotal).toEqual([0, 0]);
   }, 60_000);
 
-  it("cache on, confirmed revocation: revoke() resolves after every server dropped the key, so none accepts it after", async () => {
-    const report = await measureGuarantee({ env: { ...env, CONFIRM_MS: "2000" }, cache: true, trials: 10 });
-    console.log(describeReport("PostgreSQL, cache on, confirmTimeoutMs 2000", report));
-    // Both servers were listening (and so waited for) at every revoke.
-    expect(report.trials.map((t) => t.listeners)).toEqual(Array(10).fill(2));
-    expect(report.acceptedAfterTotal).toEqual([0, 0]);
+  it("cache on, confirmTimeoutMs: false: every server rejects within 50 ms of revoke() resolving (p99 over 10 trials)", async () => {
+    const report = await measureGuarantee({ env: { ...env, CONFIRM_MS: "false" }, cache: true, trials: 10 });
+    console.log(describeReport("PostgreSQL, cache on, confirmTimeoutMs false", report));
+    expect(report.trials).toHaveLength(10);
+    expect(report.p99LatenessMs).toBeLessThanOrEqual(50);
   }, 60_000);
 });
 
@@ -52,11 +55,13 @@ describe.skipIf(REDIS_URL === undefined)("revocation across processes on Redis (
     client.disconnect();
   });
 
-  it(`cache on: every server rejects within 50 ms of revoke() resolving (p99 over ${TRIALS} trials)`, async () => {
+  it(`cache on, default options: no request sent after revoke() resolved is accepted, on any server (${TRIALS} trials)`, async () => {
     const report = await measureGuarantee({ env, cache: true, trials: TRIALS });
-    console.log(describeReport("Redis, cache on", report));
+    console.log(describeReport("Redis, cache on, default options (confirmed revocation)", report));
     expect(report.trials).toHaveLength(TRIALS);
-    expect(report.p99LatenessMs).toBeLessThanOrEqual(50);
+    // Both servers were listening (and so waited for) at every revoke.
+    expect(report.trials.map((t) => t.listeners)).toEqual(Array(TRIALS).fill(2));
+    expect(report.acceptedAfterTotal).toEqual([0, 0]);
   }, 60_000);
 
   it("cache off: no request sent after revoke() resolved is accepted, on any server", async () => {
@@ -65,11 +70,10 @@ describe.skipIf(REDIS_URL === undefined)("revocation across processes on Redis (
     expect(report.acceptedAfterTotal).toEqual([0, 0]);
   }, 60_000);
 
-  it("cache on, confirmed revocation: revoke() resolves after every server dropped the key, so none accepts it after", async () => {
-    const report = await measureGuarantee({ env: { ...env, CONFIRM_MS: "2000" }, cache: true, trials: 10 });
-    console.log(describeReport("Redis, cache on, confirmTimeoutMs 2000", report));
-    // Both servers were listening (and so waited for) at every revoke.
-    expect(report.trials.map((t) => t.listeners)).toEqual(Array(10).fill(2));
-    expect(report.acceptedAfterTotal).toEqual([0, 0]);
+  it("cache on, confirmTimeoutMs: false: every server rejects within 50 ms of revoke() resolving (p99 over 10 trials)", async () => {
+    const report = await measureGuarantee({ env: { ...env, CONFIRM_MS: "false" }, cache: true, trials: 10 });
+    console.log(describeReport("Redis, cache on, confirmTimeoutMs false", report));
+    expect(report.trials).toHaveLength(10);
+    expect(report.p99LatenessMs).toBeLessThanOrEqual(50);
   }, 60_000);
 });

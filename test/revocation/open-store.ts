@@ -15,8 +15,8 @@ export interface OpenedStore {
 
 export async function openStore(env: NodeJS.ProcessEnv = process.env): Promise<OpenedStore> {
   const name = env.STORE_NAME ?? "revocation";
-  // CONFIRM_MS: revoke() waits for every listening server to confirm (the stretch goal).
-  const confirmTimeoutMs = env.CONFIRM_MS === undefined ? undefined : Number(env.CONFIRM_MS);
+  // CONFIRM_MS: the stores' confirmTimeoutMs ("false" turns confirmed revocation off; unset: the default).
+  const confirmTimeoutMs = env.CONFIRM_MS === undefined ? undefined : env.CONFIRM_MS === "false" ? false : Number(env.CONFIRM_MS);
   if (env.STORE === "redis") {
     const client = new Redis(env.REDIS_URL as string);
     return {

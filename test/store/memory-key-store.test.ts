@@ -29,6 +29,30 @@ describe("MemoryKeyStore", () => {
     expect((await store.getById(r2.id))?.revokedAt).toBeInstanceOf(Date);
   });
 
+  it("an Invalid Date revokes nothing and announces nothing; the key stays revocable", async () => {
+    const store = new MemoryKeyStore();
+    const r = makeTestRecord();
+    await store.insert(r);
+    const seen: string[] = [];
+    store.subscribeRevocations((x) => seen.push(x.id));
+    await expect(store.revoke(r.id, { at: new Date("garbage") })).rejects.toMatchObject({ code: "INVALID_INPUT", field: "at" });
+    expect(seen).toEqual([]);
+    // Refused even for an unknown id: the input is wrong whatever is stored.
+    await expect(store.revoke("key_unknown", { at: new Date(Number.NaN) })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await store.revoke(r.id);
+    expect(seen).toEqual([r.id]);
+    // The authenticator refuses it from then on.
+    const { key } = generateApiKey({ environment: "prod" });
+    const other = makeTestRecord({ hash: hashApiKey(key), environment: "prod" });
+    await store.insert(other);
+    await expect(store.revoke(other.id, { at: new Date("garbage") })).rejects.toThrow(/"at"/);
+    const auth = createApiKeyAuth({ store });
+    expect((await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
+    await store.revoke(other.id);
+    const refused = await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" });
+    expect(!refused.ok && refused.reason).toBe("revoked");
+  });
+
   it("files every hash string in its own slot: usual, upper-case hex, odd and look-alike hashes never meet", async () => {
     const store = new MemoryKeyStore();
     const hex = "ab".repeat(32);

@@ -1,5 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isApiKeyError } from "../../src/index.js";
 import { PostgresKeyStore } from "../../src/stores/postgres/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
@@ -72,6 +72,28 @@ describe("PostgresKeyStore on PGlite", () => {
     expect(attempt({ client: {} })).toBe("INVALID_OPTIONS client");
     expect(attempt({ client: db, table: "Robert'); DROP TABLE students;--" })).toBe("INVALID_OPTIONS table");
     expect(attempt({ client: db, schema: "a".repeat(41) })).toBe("INVALID_OPTIONS schema");
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 31, "2000", null, true]) {
+      expect(attempt({ client: db, confirmTimeoutMs: bad })).toBe("INVALID_OPTIONS confirmTimeoutMs");
+    }
+    for (const good of [1, 2_000, false, undefined]) expect(attempt({ client: db, confirmTimeoutMs: good })).toBe("accepted");
+    expect(attempt({ client: db, onUnconfirmed: "log" })).toBe("INVALID_OPTIONS onUnconfirmed");
+  });
+
+  it("revoke refuses an Invalid Date before any query; recordUsage skips one", async () => {
+    const r = makeTestRecord();
+    await store.insert(r);
+    const query = vi.spyOn(db, "query");
+    try {
+      await expect(store.revoke(r.id, { at: new Date("garbage") })).rejects.toMatchObject({ code: "INVALID_INPUT", field: "at" });
+      expect(query).not.toHaveBeenCalled();
+      await store.recordUsage([{ id: r.id, lastUsedAt: new Date("garbage") }]);
+      expect(query).not.toHaveBeenCalled();
+    } finally {
+      query.mockRestore();
+    }
+    const after = await store.getById(r.id);
+    expect(after?.revokedAt).toBeNull();
+    expect(after?.lastUsedAt).toBeNull();
   });
 });
 
@@ -97,6 +119,73 @@ describe("openPGliteKeyStore (the embedded default)", () => {
 });
 
 describe("confirmed revocation on PGlite (confirmTimeoutMs)", () => {
+  it("is on by default: revoke() waits for a slow process's acknowledgement", async () => {
+    const table = store.channel.replace(/_revoked$/, "");
+    const told: unknown[] = [];
+    const confirming = new PostgresKeyStore({ client: db, table, onUnconfirmed: (e) => told.push(e) });
+    const r = makeTestRecord();
+    await confirming.insert(r);
+    await db.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('slow', 'host-s:1', now())`);
+    const unlisten = await db.listen(`"${confirming.channel}"`, (payload) => {
+      const { hash } = JSON.parse(payload) as { hash: string };
+      setTimeout(() => {
+        void db.query("SELECT pg_notify($1, $2)", [`${confirming.channel}_ack`, JSON.stringify({ listener: "slow", hash })]);
+      }, 150);
+    });
+    try {
+      const started = Date.now();
+      await confirming.revoke(r.id);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(told).toEqual([]);
+    } finally {
+      await unlisten();
+      await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'slow'`);
+    }
+  });
+
+  it("with no process listening, revoke() does not wait and does not LISTEN", async () => {
+    const table = store.channel.replace(/_revoked$/, "");
+    const confirming = new PostgresKeyStore({ client: db, table });
+    const r = makeTestRecord();
+    await confirming.insert(r);
+    const listen = vi.spyOn(db, "listen");
+    try {
+      const started = Date.now();
+      expect((await confirming.revoke(r.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(listen).not.toHaveBeenCalled();
+    } finally {
+      listen.mockRestore();
+    }
+  });
+
+  it("confirmTimeoutMs: false turns it off: a silent listener is not waited for", async () => {
+    const table = store.channel.replace(/_revoked$/, "");
+    const told: unknown[] = [];
+    const off = new PostgresKeyStore({ client: db, table, confirmTimeoutMs: false, onUnconfirmed: (e) => told.push(e) });
+    const r = makeTestRecord();
+    await off.insert(r);
+    await db.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('silent', 'host-b:4242', now())`);
+    try {
+      const started = Date.now();
+      expect((await off.revoke(r.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(told).toEqual([]);
+    } finally {
+      await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'silent'`);
+    }
+  });
+
+  it("without the presence table (a schema managed elsewhere, version 1 only), revoke() still works", async () => {
+    const table = uniqueName("v1");
+    const v1 = new PostgresKeyStore({ client: db, table });
+    await v1.migrate();
+    await db.query(`DROP TABLE "${table}_listeners"`);
+    const r = makeTestRecord();
+    await v1.insert(r);
+    expect((await v1.revoke(r.id))?.revokedAt).toBeInstanceOf(Date);
+  });
+
   it("revoke() waits for a slow process's acknowledgement, and no longer", async () => {
     const table = store.channel.replace(/_revoked$/, "");
     const told: unknown[] = [];

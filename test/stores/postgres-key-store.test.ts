@@ -1,5 +1,6 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApiKeyAuth, createKeyManager } from "../../src/index.js";
 import { PostgresKeyStore } from "../../src/stores/postgres/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
 import { DATABASE_URL, uniqueName, waitFor } from "./helpers.js";
@@ -118,6 +119,146 @@ describe.skipIf(DATABASE_URL === undefined)("PostgresKeyStore on a pg Pool (set 
     } finally {
       stop();
       await listenPool.end();
+    }
+  });
+
+  it("revoke refuses an Invalid Date before any query", async () => {
+    const r = makeTestRecord();
+    await store.insert(r);
+    const spies = [vi.spyOn(pool, "query"), vi.spyOn(pool, "connect")];
+    try {
+      await expect(store.revoke(r.id, { at: new Date("garbage") })).rejects.toMatchObject({ code: "INVALID_INPUT", field: "at" });
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect((await store.getById(r.id))?.revokedAt).toBeNull();
+  });
+
+  const listeners = async (): Promise<number> => {
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${table}_listeners"`);
+    return (rows[0] as { n: number }).n;
+  };
+
+  it("a listener stopped while its presence is being written leaves no row behind", async () => {
+    const connect = pool.connect.bind(pool);
+    let stop = (): void => {};
+    let stopped = false;
+    const spy = vi.spyOn(pool, "connect").mockImplementation(((callback?: unknown) => {
+      // pool.query() checks out with a callback: left as it is.
+      if (typeof callback === "function") return connect(callback as never);
+      return listenWith();
+    }) as never);
+    const listenWith = async (): Promise<pg.PoolClient> => {
+      const conn = await connect();
+      const query = conn.query.bind(conn) as (text: string, values?: unknown[]) => Promise<unknown>;
+      (conn as { query: unknown }).query = (text: string, values?: unknown[]) => {
+        const sent = query(text, values);
+        if (!stopped && text.includes(`"${table}_listeners"`) && text.startsWith("INSERT")) {
+          stopped = true;
+          stop();
+        }
+        return sent;
+      };
+      return conn;
+    };
+    try {
+      stop = store.subscribeRevocations(() => {});
+      await waitFor(() => stopped, 3_000, "the presence write");
+    } finally {
+      spy.mockRestore();
+      stop();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await listeners()).toBe(0);
+  });
+
+  it("a pool ended right after its listener stopped keeps no presence row", async () => {
+    const otherPool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    const other = new PostgresKeyStore({ client: otherPool, table });
+    let up = false;
+    const stop = other.subscribeRevocations(() => {}, (s) => (up = s));
+    await waitFor(() => up, 3_000, "LISTEN");
+    expect(await listeners()).toBe(1);
+    stop();
+    await otherPool.end(); // as on shutdown: await auth.close(); await pool.end()
+    expect(await listeners()).toBe(0);
+  });
+
+  it("an authenticator closed right after its first request leaves no listener that a revoke would wait for", async () => {
+    const told: unknown[] = [];
+    const confirming = new PostgresKeyStore({ client: pool, table, onUnconfirmed: (e) => told.push(e) });
+    const manager = createKeyManager({ store: confirming });
+    const actor = { id: "usr_admin", admin: true };
+    const accountId = uniqueName("acc");
+    const { key, record } = await manager.create({ accountId, actor, name: "Production" });
+    for (const pauseMs of [-1, 0, 1, 2, 3, 5, 8]) {
+      const auth = createApiKeyAuth({ store: confirming, cache: { ttlMs: 60_000, max: 100 } });
+      const first = auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" });
+      if (pauseMs === 0) await Promise.resolve();
+      else if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      await auth.close();
+      expect((await first).ok).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await listeners()).toBe(0);
+    const started = Date.now();
+    await manager.revoke({ accountId, actor, id: record.id });
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(told).toEqual([]);
+  });
+
+  it("a pool of two serves a listener and a confirmed revoke in the same process without waiting out the timeout", async () => {
+    const smallPool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    const told: unknown[] = [];
+    const small = new PostgresKeyStore({ client: smallPool, table, onUnconfirmed: (e) => told.push(e) });
+    let up = false;
+    const stop = small.subscribeRevocations(() => {}, (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "LISTEN");
+      const r = makeTestRecord();
+      await small.insert(r);
+      // The listener holds one connection, the revoke another while it waits: the acknowledgement
+      // goes out on the listening connection, not a third one the pool does not have.
+      const started = Date.now();
+      await small.revoke(r.id);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(told).toEqual([]);
+    } finally {
+      stop();
+      await smallPool.end();
+    }
+  });
+
+  it("revoke() waits for the listening processes by default, and not with confirmTimeoutMs: false", async () => {
+    const otherPool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    const other = new PostgresKeyStore({ client: otherPool, table });
+    const told: unknown[] = [];
+    const byDefault = new PostgresKeyStore({ client: pool, table, onUnconfirmed: (e) => told.push(e) });
+    const off = new PostgresKeyStore({ client: pool, table, confirmTimeoutMs: false, onUnconfirmed: (e) => told.push(e) });
+    const dropped: string[] = [];
+    let up = false;
+    const stop = other.subscribeRevocations((x) => dropped.push(x.hash), (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "LISTEN");
+      const a = makeTestRecord();
+      await byDefault.insert(a);
+      await byDefault.revoke(a.id);
+      // Resolved only after the listening process dropped the key.
+      expect(dropped).toEqual([a.hash]);
+      // Off: resolves without waiting, even for a process that never answers.
+      await pool.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('silent', 'host-b:4242', now())`);
+      const b = makeTestRecord();
+      await off.insert(b);
+      const started = Date.now();
+      expect((await off.revoke(b.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(Date.now() - started).toBeLessThan(200);
+      await waitFor(() => dropped.includes(b.hash), 3_000, "announcement");
+      expect(told).toEqual([]);
+    } finally {
+      await pool.query(`DELETE FROM "${table}_listeners" WHERE id = 'silent'`);
+      stop();
+      await otherPool.end();
     }
   });
 });

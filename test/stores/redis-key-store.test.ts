@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApiKeyAuth, createKeyManager, isApiKeyError } from "../../src/index.js";
 import { RedisKeyStore } from "../../src/stores/redis/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
 import { REDIS_URL, uniqueName, waitFor } from "./helpers.js";
@@ -188,5 +189,267 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation (se
     } finally {
       await client.zrem(`${prefix}listeners`, silent);
     }
+  });
+});
+
+describe.skipIf(REDIS_URL === undefined)("RedisKeyStore options and input (set REDIS_URL to run)", () => {
+  const prefix = `${uniqueName("opts")}:`;
+  let client: Redis;
+
+  beforeAll(() => {
+    client = new Redis(REDIS_URL as string);
+  });
+  afterAll(async () => {
+    if (client === undefined) return;
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  const refusal = (options: unknown): string => {
+    try {
+      new RedisKeyStore(options as never);
+    } catch (error) {
+      return isApiKeyError(error) ? `${error.code} ${error.field}: ${error.message}` : String(error);
+    }
+    return "accepted";
+  };
+
+  it("refuses an ioredis client created with keyPrefix, naming client and pointing to the prefix option", async () => {
+    // Its keyPrefix would apply to the keys given as KEYS but not to those the Lua scripts build:
+    // records written where list and revoke never look, and a revoked key that keeps working.
+    const prefixed = new Redis(REDIS_URL as string, { keyPrefix: "myapp:" });
+    try {
+      await prefixed.ping();
+      const message = refusal({ client: prefixed });
+      expect(message).toMatch(/^INVALID_OPTIONS client: /);
+      expect(message).toContain("keyPrefix");
+      expect(message).toContain('prefix: "myapp:"');
+      // An empty keyPrefix prefixes nothing: accepted.
+      const plain = new Redis(REDIS_URL as string, { keyPrefix: "", lazyConnect: true });
+      expect(refusal({ client: plain, prefix })).toBe("accepted");
+      plain.disconnect();
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+
+  it("confirmTimeoutMs is a positive integer or false; anything else is refused naming it", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 31, "2000", null, true]) {
+      expect(refusal({ client, prefix, confirmTimeoutMs: bad })).toMatch(/^INVALID_OPTIONS confirmTimeoutMs: /);
+    }
+    for (const good of [1, 2_000, false, undefined]) expect(refusal({ client, prefix, confirmTimeoutMs: good })).toBe("accepted");
+    expect(refusal({ client, prefix, onUnconfirmed: "log" })).toMatch(/^INVALID_OPTIONS onUnconfirmed: /);
+  });
+
+  it("revoke refuses an Invalid Date before sending anything to Redis", async () => {
+    const store = new RedisKeyStore({ client, prefix });
+    const r = makeTestRecord();
+    await store.insert(r);
+    const spies = [vi.spyOn(client, "evalsha"), vi.spyOn(client, "zrangebyscore"), vi.spyOn(client, "duplicate")];
+    try {
+      await expect(store.revoke(r.id, { at: new Date("garbage") })).rejects.toMatchObject({ code: "INVALID_INPUT", field: "at" });
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect((await store.getById(r.id))?.revokedAt).toBeNull();
+    expect(await client.hget(`${prefix}h:${r.hash}`, "revokedAt")).toBeNull();
+  });
+
+  it("recordUsage skips entries with an Invalid Date and never stores one", async () => {
+    const store = new RedisKeyStore({ client, prefix });
+    const r = makeTestRecord();
+    await store.insert(r);
+    await store.recordUsage([{ id: r.id, lastUsedAt: new Date("garbage") }]);
+    expect(await client.hget(`${prefix}h:${r.hash}`, "lastUsedAt")).toBeNull();
+    const t = new Date(Date.now() - 1_000);
+    await store.recordUsage([{ id: r.id, lastUsedAt: new Date(Number.NaN) }, { id: r.id, lastUsedAt: t }]);
+    expect((await store.getById(r.id))?.lastUsedAt).toEqual(t);
+  });
+});
+
+describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by default (set REDIS_URL to run)", () => {
+  const prefix = `${uniqueName("default")}:`;
+  let client: Redis;
+
+  beforeAll(() => {
+    client = new Redis(REDIS_URL as string);
+  });
+  afterAll(async () => {
+    if (client === undefined) return;
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  /** Another process, as the store sees it: present, and acknowledging `delayMs` after each announcement. */
+  async function slowListener(delayMs: number): Promise<() => Promise<void>> {
+    const member = JSON.stringify({ id: "slow", name: "host-s:1" });
+    await client.zadd(`${prefix}listeners`, Date.now(), member);
+    const sub = client.duplicate();
+    await sub.subscribe(`${prefix}revoked`);
+    sub.on("message", (_channel: string, message: string) => {
+      const { hash } = JSON.parse(message) as { hash: string };
+      setTimeout(() => void client.publish(`${prefix}revoked:ack`, JSON.stringify({ listener: "slow", hash })), delayMs);
+    });
+    return async () => {
+      sub.disconnect();
+      await client.zrem(`${prefix}listeners`, member);
+    };
+  }
+
+  it("without confirmTimeoutMs, revoke() waits for every listening process", async () => {
+    const told: unknown[] = [];
+    const store = new RedisKeyStore({ client, prefix, onUnconfirmed: (e) => told.push(e) });
+    const r = makeTestRecord();
+    await store.insert(r);
+    const stop = await slowListener(150);
+    try {
+      const started = Date.now();
+      await store.revoke(r.id);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(told).toEqual([]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("with no process listening, revoke() neither waits nor opens a connection", async () => {
+    const store = new RedisKeyStore({ client, prefix });
+    const r = makeTestRecord();
+    await store.insert(r);
+    const duplicate = vi.spyOn(client, "duplicate");
+    try {
+      const started = Date.now();
+      expect((await store.revoke(r.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(duplicate).not.toHaveBeenCalled();
+    } finally {
+      duplicate.mockRestore();
+    }
+  });
+
+  it("confirmTimeoutMs: false turns it off: revoke() does not wait for a silent listener", async () => {
+    const told: unknown[] = [];
+    const store = new RedisKeyStore({ client, prefix, confirmTimeoutMs: false, onUnconfirmed: (e) => told.push(e) });
+    const r = makeTestRecord();
+    await store.insert(r);
+    const silent = JSON.stringify({ id: "silent", name: "host-b:4242" });
+    await client.zadd(`${prefix}listeners`, Date.now(), silent);
+    const seen: string[] = [];
+    let up = false;
+    const stopListening = store.subscribeRevocations((x) => seen.push(x.id), (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "SUBSCRIBE");
+      const started = Date.now();
+      expect((await store.revoke(r.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(told).toEqual([]);
+      // Still announced.
+      await waitFor(() => seen.includes(r.id), 3_000, "announcement");
+    } finally {
+      stopListening();
+      await client.zrem(`${prefix}listeners`, silent);
+    }
+  });
+
+  // A stopped subscription must leave no presence (nor a heartbeat that writes it again): every
+  // confirmed revoke would wait for it in vain and name a listener that is gone.
+  it("a subscription stopped while SUBSCRIBE is under way leaves no presence and no heartbeat", async () => {
+    const store = new RedisKeyStore({ client, prefix });
+    const duplicate = client.duplicate.bind(client);
+    let stop = (): void => {};
+    const spy = vi.spyOn(client, "duplicate").mockImplementation((override) => {
+      const conn = duplicate(override);
+      const subscribe = conn.subscribe.bind(conn);
+      // The reply to SUBSCRIBE still arrives after the connection is told to close.
+      conn.subscribe = ((...channels: string[]) => {
+        const sent = subscribe(...channels);
+        stop();
+        return sent;
+      }) as typeof conn.subscribe;
+      return conn;
+    });
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      stop = store.subscribeRevocations(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+      vi.advanceTimersByTime(5_000); // a heartbeat, if one was left running
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      spy.mockRestore();
+      stop();
+    }
+  });
+
+  it("a subscription stopped while its presence is being written leaves no presence and no heartbeat", async () => {
+    const store = new RedisKeyStore({ client, prefix });
+    const zadd = client.zadd.bind(client);
+    let stop = (): void => {};
+    let first = true;
+    const spy = vi.spyOn(client, "zadd").mockImplementation(((...args: Parameters<typeof client.zadd>) => {
+      const sent = zadd(...args);
+      if (first) {
+        first = false;
+        stop();
+      }
+      return sent;
+    }) as typeof client.zadd);
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      stop = store.subscribeRevocations(() => {});
+      await waitFor(() => !first, 3_000, "the presence write");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+      vi.advanceTimersByTime(5_000); // a heartbeat, if one was left running
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      spy.mockRestore();
+      stop();
+    }
+  });
+
+  it("a client disconnected right after its listener stopped keeps no presence", async () => {
+    const own = new Redis(REDIS_URL as string);
+    const store = new RedisKeyStore({ client: own, prefix });
+    let up = false;
+    const stop = store.subscribeRevocations(() => {}, (s) => (up = s));
+    await waitFor(() => up, 3_000, "SUBSCRIBE");
+    expect(await client.zcard(`${prefix}listeners`)).toBe(1);
+    stop();
+    own.disconnect(); // as on shutdown: await auth.close(); client.disconnect()
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+  });
+
+  it("an authenticator closed right after its first request leaves no listener that a revoke would wait for", async () => {
+    const told: unknown[] = [];
+    const store = new RedisKeyStore({ client, prefix, onUnconfirmed: (e) => told.push(e) });
+    const manager = createKeyManager({ store });
+    const actor = { id: "usr_admin", admin: true };
+    const accountId = uniqueName("acc");
+    const { key, record } = await manager.create({ accountId, actor, name: "Production" });
+    // Closed at once, after a tick, and after 1 to 4 ms: while the subscriber connection connects,
+    // while it subscribes, while the presence is written.
+    for (const pauseMs of [-1, 0, 1, 2, 3, 4, -1, 0, 1, 2, 3, 4]) {
+      const auth = createApiKeyAuth({ store, cache: { ttlMs: 60_000, max: 100 } });
+      const first = auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" });
+      if (pauseMs === 0) await Promise.resolve();
+      else if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      await auth.close();
+      expect((await first).ok).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+    const started = Date.now();
+    await manager.revoke({ accountId, actor, id: record.id });
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(told).toEqual([]);
   });
 });

@@ -3,8 +3,13 @@ import type { Redis } from "ioredis";
 import type pg from "pg";
 import { describe, expectTypeOf, it } from "vitest";
 import { createApiKeyAuth, type ApiKeyAuthOptions, type KeyStore } from "../../src/index.js";
-import { openPGliteKeyStore, PostgresKeyStore, type PostgresMigrationResult } from "../../src/stores/postgres/index.js";
-import { RedisKeyStore } from "../../src/stores/redis/index.js";
+import {
+  openPGliteKeyStore,
+  PostgresKeyStore,
+  type PostgresKeyStoreOptions,
+  type PostgresMigrationResult,
+} from "../../src/stores/postgres/index.js";
+import { RedisKeyStore, type RedisKeyStoreOptions } from "../../src/stores/redis/index.js";
 
 describe("store subpath types (DESIGN §10: new PostgresKeyStore({ client }), new RedisKeyStore({ client }))", () => {
   it("PostgresKeyStore takes a pg Pool or a PGlite instance, and is a KeyStore", () => {
@@ -23,6 +28,15 @@ describe("store subpath types (DESIGN §10: new PostgresKeyStore({ client }), ne
 
   it("RedisKeyStore takes an ioredis client, and is a KeyStore", () => {
     expectTypeOf(new RedisKeyStore({ client: {} as Redis, prefix: "{apikeys}:" })).toMatchTypeOf<KeyStore>();
+  });
+
+  it("confirmTimeoutMs: ms, or false to turn confirmed revocation off (default 2000)", () => {
+    expectTypeOf<PostgresKeyStoreOptions["confirmTimeoutMs"]>().toEqualTypeOf<number | false | undefined>();
+    expectTypeOf<RedisKeyStoreOptions["confirmTimeoutMs"]>().toEqualTypeOf<number | false | undefined>();
+    new PostgresKeyStore({ client: {} as pg.Pool, confirmTimeoutMs: false });
+    new RedisKeyStore({ client: {} as Redis, confirmTimeoutMs: 5_000 });
+    // @ts-expect-error true is not a timeout
+    new RedisKeyStore({ client: {} as Redis, confirmTimeoutMs: true });
   });
 
   it("the cache option of createApiKeyAuth", () => {

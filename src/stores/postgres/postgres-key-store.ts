@@ -7,12 +7,14 @@
  * @module
  */
 import { ApiKeyError, invalidOption } from "../../errors.js";
-import type {
-  ApiKeyRecord,
-  ApiKeyRevocation,
-  ApiKeyUsage,
-  KeyStore,
-  RevokeOptions,
+import {
+  latestUsage,
+  revokeTime,
+  type ApiKeyRecord,
+  type ApiKeyRevocation,
+  type ApiKeyUsage,
+  type KeyStore,
+  type RevokeOptions,
 } from "../../store/key-store.js";
 import {
   AcknowledgementWaiter,
@@ -50,9 +52,12 @@ export interface PostgresKeyStoreOptions {
    * Confirmed revocation: `revoke()` resolves only once every process listening for revocations
    * (every authenticator with a cache, on any server) has dropped the key, or after this many ms,
    * telling `onUnconfirmed` which processes did not confirm (the key is revoked either way).
-   * Default: off (`revoke()` resolves as soon as the revocation is stored and announced).
+   * With no process listening, `revoke()` does not wait at all.
+   * Default `2000`. `false` turns it off: `revoke()` then resolves as soon as the revocation
+   * commits, and a server with a cache may accept the key until the announcement reaches it (a
+   * few ms later).
    */
-  confirmTimeoutMs?: number | undefined;
+  confirmTimeoutMs?: number | false | undefined;
   /** Told when a confirmation timed out, with the silent processes (`host:pid`). Default: `console.warn`. */
   onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
 }
@@ -73,8 +78,8 @@ function storeError(message: string, cause: unknown): ApiKeyError {
 /**
  * A {@link KeyStore} on PostgreSQL: over a `pg` Pool, or over PGlite for an embedded database that
  * needs no server. Call {@link PostgresKeyStore.migrate} once at start-up (it is idempotent).
- * Revocations are announced with NOTIFY, so authenticators with a cache on every server drop a
- * revoked key within milliseconds.
+ * Revocations are announced with NOTIFY, and `revoke()` resolves once every authenticator with a
+ * cache, on every server, has confirmed it dropped the key (see `confirmTimeoutMs`).
  *
  * Import from `@fluenzr/api-keys/postgres`. Needs the optional peer dependency `pg` or
  * `@electric-sql/pglite`.
@@ -100,7 +105,7 @@ export class PostgresKeyStore implements KeyStore {
   private readonly names: SchemaNames;
   private readonly revocations: RevocationChannel;
   private readonly ackChannel: string;
-  private readonly confirmTimeoutMs: number | undefined;
+  private readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
 
   constructor(options: PostgresKeyStoreOptions) {
@@ -188,38 +193,60 @@ export class PostgresKeyStore implements KeyStore {
     return (rows as Row[]).map(toRecord);
   }
 
+  /**
+   * Revoke the key, then (unless `confirmTimeoutMs` is `false`) wait until every process
+   * listening for revocations has confirmed it dropped the key. With no process listening, no
+   * wait and no extra connection. An `at` that is not a valid Date is refused (`INVALID_INPUT`)
+   * before any query.
+   */
   async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
-    if (this.confirmTimeoutMs !== undefined) return this.revokeConfirmed(id, options, this.confirmTimeoutMs);
-    const changed = await this.revokeOn(this.client, id, options);
+    const at = new Date(revokeTime(options)).toISOString();
+    const reason = options?.reason ?? "revoked";
+    const timeoutMs = this.confirmTimeoutMs;
+    // Nobody listening now: nobody to wait for. A process that starts listening after this read
+    // either hears the NOTIFY or trusts its cache only from after the revocation (its cache is
+    // bypassed until its presence is written and its LISTEN is live).
+    if (timeoutMs !== false && (await this.present(this.client)).length > 0) return this.revokeConfirmed(id, at, reason, timeoutMs);
+    const changed = await this.revokeOn(this.client, id, at, reason);
     // Unknown, or already revoked at an earlier time: answer with what is stored.
     return changed ?? this.getById(id);
   }
 
+  /** The processes listening for revocations now (seen in the last 15 s); none without the presence table. */
+  private async present(q: SqlQueryable): Promise<Presence[]> {
+    try {
+      const { rows } = await q.query(
+        `SELECT id, name FROM ${this.names.listeners} WHERE seen_at > now() - make_interval(secs => $1)`,
+        [PRESENCE_TTL_MS / 1000],
+      );
+      return rows as Presence[];
+    } catch (error) {
+      // 42P01 undefined_table: a schema older than version 2, where no process can note its presence.
+      if ((error as { code?: unknown }).code === "42P01") return [];
+      throw error;
+    }
+  }
+
   /** The revoking statement on `q`: the record if it changed, else `null`. */
-  private async revokeOn(q: SqlQueryable, id: string, options: RevokeOptions): Promise<ApiKeyRecord | null> {
-    const at = (options.at ?? new Date()).toISOString();
+  private async revokeOn(q: SqlQueryable, id: string, at: string, reason: string): Promise<ApiKeyRecord | null> {
     // One statement: only an earlier time wins (row lock under concurrent revokes), and the
     // NOTIFY is part of the same transaction, sent to listeners when it commits.
     const { rows } = await q.query(
       `UPDATE ${this.names.table} SET revoked_at = $2, revoked_reason = $3
        WHERE id = $1 AND (revoked_at IS NULL OR revoked_at > $2::timestamptz)
        RETURNING ${COLUMNS}, pg_notify($4, json_build_object('id', id, 'hash', hash)::text)::text AS notified`,
-      [id, at, options.reason ?? "revoked", this.channel],
+      [id, at, reason, this.channel],
     );
     return rows.length > 0 ? toRecord(rows[0] as Row) : null;
   }
 
   /** Revoke, then wait for every present listener's acknowledgement (heard from before the commit). */
-  private async revokeConfirmed(id: string, options: RevokeOptions, timeoutMs: number): Promise<ApiKeyRecord | null> {
+  private async revokeConfirmed(id: string, at: string, reason: string, timeoutMs: number): Promise<ApiKeyRecord | null> {
     const waiter = new AcknowledgementWaiter();
     const confirm = async (q: SqlQueryable): Promise<ApiKeyRecord | null> => {
-      const changed = await this.revokeOn(q, id, options);
+      const changed = await this.revokeOn(q, id, at, reason);
       if (changed === null) return this.getById(id);
-      const { rows } = await q.query(
-        `SELECT id, name FROM ${this.names.listeners} WHERE seen_at > now() - make_interval(secs => $1)`,
-        [PRESENCE_TTL_MS / 1000],
-      );
-      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(changed.hash, rows as Presence[], timeoutMs), timeoutMs);
+      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(changed.hash, await this.present(q), timeoutMs), timeoutMs);
       return changed;
     };
     if (this.kind === "pglite") {
@@ -252,14 +279,11 @@ export class PostgresKeyStore implements KeyStore {
     }
   }
 
+  /** Entries whose `lastUsedAt` is not a valid Date are skipped, as unknown ids are. */
   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
-    if (batch.length === 0) return;
     // One row per id (the latest time): UPDATE ... FROM would pick an arbitrary one of several.
-    const latest = new Map<string, number>();
-    for (const { id, lastUsedAt } of batch) {
-      const t = lastUsedAt.getTime();
-      if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
-    }
+    const latest = latestUsage(batch);
+    if (latest.size === 0) return;
     const ids = [...latest.keys()];
     const times = ids.map((id) => new Date(latest.get(id) as number).toISOString());
     await this.client.query(

@@ -17,6 +17,8 @@ interface Subscriber {
 }
 
 const MAX_BACKOFF_MS = 2_000;
+/** The longest stop() waits for the presence to be removed before it gives the connection back. */
+const LEAVE_TIMEOUT_MS = 1_000;
 
 /** Parse a NOTIFY payload; anything that is not ours is ignored. @internal */
 export function parseRevocation(payload: string | undefined): ApiKeyRevocation | null {
@@ -40,6 +42,8 @@ export class RevocationChannel {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private backoffMs = 50;
   private presence: Presence | undefined;
+  /** The presence being written by join(): acknowledgements go out under it already. */
+  private joining: Presence | undefined;
   /** Bumped by every connection attempt and every drop: a late success of a lost attempt is ignored. */
   private attempts = 0;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -77,9 +81,20 @@ export class RevocationChannel {
     this.connected = false;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.stopCurrent?.();
+    const release = this.stopCurrent;
     this.stopCurrent = undefined;
-    this.leave();
+    // The presence goes on the listening connection itself, queued after any write of it still
+    // under way there, and that connection goes back only then: a pool ended right after
+    // (`await auth.close(); await pool.end()`) waits for it, so the row does not outlive the
+    // process and make confirmed revokes wait for a listener that is gone. Bounded, in case the
+    // connection hangs.
+    const removed = this.leave(this.listenConn);
+    if (release === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    void Promise.race([removed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_TIMEOUT_MS)))]).then(() => {
+      clearTimeout(timer);
+      release();
+    });
   }
 
   private deliver(payload: string | undefined): void {
@@ -87,15 +102,25 @@ export class RevocationChannel {
     if (revocation === null) return;
     for (const s of this.subscribers) safe(() => s.listener(revocation));
     // The listeners (caches) have dropped the key: say so, for a revoke that waits for everyone.
-    const presence = this.presence;
+    const presence = this.presence ?? this.joining;
     if (presence !== undefined) {
       const ack = JSON.stringify({ listener: presence.id, hash: revocation.hash });
-      this.client.query("SELECT pg_notify($1, $2)", [this.confirm.ackChannel, ack]).catch(() => {});
+      // On the listening connection itself: it needs no connection from the pool, which a small
+      // pool may not have to spare while a revoke in this process holds one and waits for us.
+      const q: SqlQueryable = this.listenConn ?? this.client;
+      q.query("SELECT pg_notify($1, $2)", [this.confirm.ackChannel, ack]).catch(() => {});
     }
   }
 
-  /** Note this process as listening, before saying the channel is live, and beat while it is. */
-  private async join(): Promise<void> {
+  /**
+   * Note this process as listening, before saying the channel is live, and beat while it is.
+   * Only for the attempt `attempt` of session `session` while it is still current: a listener
+   * stopped (or dropped) while its presence was being written must not leave the row behind,
+   * which every confirmed revoke would then wait for in vain.
+   */
+  private async join(session: number, attempt: number): Promise<void> {
+    const current = (): boolean => session === this.session && attempt === this.attempts;
+    if (!current()) return;
     const presence = this.presence ?? newPresence();
     const q: SqlQueryable = this.listenConn ?? this.client;
     // Beating starts first: if this very upsert hangs, the beat declares the connection dead.
@@ -103,14 +128,27 @@ export class RevocationChannel {
       this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
       (this.heartbeat as { unref?: () => void }).unref?.();
     }
+    // Known before the write, so an announcement heard meanwhile is acknowledged (a revoke that
+    // reads the row right after it is written waits for this process).
+    this.joining = presence;
     try {
       await q.query(this.upsertSql(), [presence.id, presence.name]);
-      this.presence = presence;
-      // Processes that died without a word leave rows behind: sweep the very old ones.
-      q.query(`DELETE FROM ${this.confirm.listeners} WHERE seen_at < now() - interval '1 day'`).catch(() => {});
     } catch {
       // No presence table (schema older than version 2): revocations work, confirmations skip us.
+      if (this.joining === presence) this.joining = undefined;
+      return;
     }
+    if (this.joining === presence) this.joining = undefined;
+    if (!current()) {
+      // Stopped or dropped while the row was being written: leave() ran before it existed.
+      if (this.presence?.id !== presence.id) {
+        this.client.query(`DELETE FROM ${this.confirm.listeners} WHERE id = $1`, [presence.id]).catch(() => {});
+      }
+      return;
+    }
+    this.presence = presence;
+    // Processes that died without a word leave rows behind: sweep the very old ones.
+    q.query(`DELETE FROM ${this.confirm.listeners} WHERE seen_at < now() - interval '1 day'`).catch(() => {});
   }
 
   private upsertSql(): string {
@@ -135,7 +173,20 @@ export class RevocationChannel {
     };
     const timer = setTimeout(() => fail(new Error("heartbeat not answered")), HEARTBEAT_MS);
     (timer as { unref?: () => void }).unref?.();
-    const work = presence !== undefined ? q.query(this.upsertSql(), [presence.id, presence.name]) : q.query("SELECT 1");
+    // An UPDATE, not the upsert: a beat that hangs (a lock, a silent network) and runs after the
+    // connection was given up and leave() deleted the row must not bring the row back, or every
+    // confirmed revoke would wait for a listener that is gone. A row found missing while the
+    // connection still answers is written again from here, where that cannot happen.
+    const work =
+      presence !== undefined
+        ? q
+            .query(`UPDATE ${this.confirm.listeners} SET seen_at = now() WHERE id = $1 RETURNING id`, [presence.id])
+            .then(({ rows }) => {
+              if (rows.length === 0 && this.presence === presence && this.listenConn === conn) {
+                q.query(this.upsertSql(), [presence.id, presence.name]).catch(() => {});
+              }
+            })
+        : q.query("SELECT 1");
     work.then(
       () => {
         settled = true;
@@ -148,15 +199,21 @@ export class RevocationChannel {
     );
   }
 
-  /** No longer listening: stop the heartbeat and remove the presence (best effort). */
-  private leave(): void {
+  /**
+   * No longer listening: stop the heartbeat and remove the presence, on `q` (default: the
+   * client), best effort. Resolves once the removal is done or has failed.
+   */
+  private leave(q: SqlQueryable = this.client): Promise<void> {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-    const presence = this.presence;
+    const presence = this.presence ?? this.joining;
     this.presence = undefined;
-    if (presence !== undefined) {
-      this.client.query(`DELETE FROM ${this.confirm.listeners} WHERE id = $1`, [presence.id]).catch(() => {});
-    }
+    this.joining = undefined;
+    if (presence === undefined) return Promise.resolve();
+    return q.query(`DELETE FROM ${this.confirm.listeners} WHERE id = $1`, [presence.id]).then(
+      () => {},
+      () => {},
+    );
   }
 
   private setStatus(connected: boolean): void {
@@ -175,7 +232,7 @@ export class RevocationChannel {
       }
       this.stopCurrent = stop;
       this.backoffMs = 50;
-      await this.join();
+      await this.join(session, attempt);
       if (session !== this.session || attempt !== this.attempts) return;
       this.setStatus(true);
     } catch {
@@ -189,7 +246,7 @@ export class RevocationChannel {
     this.attempts++;
     this.stopCurrent?.();
     this.stopCurrent = undefined;
-    this.leave();
+    void this.leave();
     this.setStatus(false);
     const wait = this.backoffMs;
     this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);

@@ -9,12 +9,14 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { ApiKeyError, invalidOption } from "../../errors.js";
-import type {
-  ApiKeyRecord,
-  ApiKeyRevocation,
-  ApiKeyUsage,
-  KeyStore,
-  RevokeOptions,
+import {
+  latestUsage,
+  revokeTime,
+  type ApiKeyRecord,
+  type ApiKeyRevocation,
+  type ApiKeyUsage,
+  type KeyStore,
+  type RevokeOptions,
 } from "../../store/key-store.js";
 import {
   AcknowledgementWaiter,
@@ -31,7 +33,10 @@ import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, RECORD_USAGE, REVOKE } from "./scri
 
 /** Options of {@link RedisKeyStore}. */
 export interface RedisKeyStoreOptions {
-  /** An ioredis client (`new Redis(process.env.REDIS_URL)`). Revocations are heard on a `duplicate()` of it. */
+  /**
+   * An ioredis client (`new Redis(process.env.REDIS_URL)`). Revocations are heard on a `duplicate()` of it.
+   * It must not have ioredis' `keyPrefix` option (refused with `INVALID_OPTIONS`): use `prefix` instead.
+   */
   client: Redis;
   /** Prefix of every key the store writes, and of its pub/sub channel. Default `"apikeys:"`. */
   prefix?: string | undefined;
@@ -39,9 +44,12 @@ export interface RedisKeyStoreOptions {
    * Confirmed revocation: `revoke()` resolves only once every process listening for revocations
    * (every authenticator with a cache, on any server) has dropped the key, or after this many ms,
    * telling `onUnconfirmed` which processes did not confirm (the key is revoked either way).
-   * Default: off (`revoke()` resolves as soon as the revocation is stored and announced).
+   * With no process listening, `revoke()` does not wait at all.
+   * Default `2000`. `false` turns it off: `revoke()` then resolves as soon as the revocation is
+   * stored and announced, and a server with a cache may accept the key until the announcement
+   * reaches it (a few ms later).
    */
-  confirmTimeoutMs?: number | undefined;
+  confirmTimeoutMs?: number | false | undefined;
   /** Told when a confirmation timed out, with the silent processes (`host:pid`). Default: `console.warn`. */
   onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
 }
@@ -51,8 +59,12 @@ const sha1 = (text: string): string => createHash("sha1").update(text).digest("h
 /**
  * A {@link KeyStore} on Redis, over an ioredis client. Every change that touches several keys
  * (insert, revoke, last used) is one Lua script, so it is atomic; a revocation is published on
- * `<prefix>revoked` in the same step, so authenticators with a cache on every server drop the key
- * within milliseconds. Run Redis with persistence (AOF) if keys must survive a restart.
+ * `<prefix>revoked` in the same step, and `revoke()` resolves once every authenticator with a
+ * cache, on every server, has confirmed it dropped the key (see `confirmTimeoutMs`). Run Redis
+ * with persistence (AOF) if keys must survive a restart.
+ *
+ * The client must not use ioredis' `keyPrefix`: the Lua scripts name keys that ioredis would not
+ * prefix. Give the store's own `prefix` instead.
  *
  * Import from `@fluenzr/api-keys/redis`. Needs the optional peer dependency `ioredis`.
  *
@@ -76,7 +88,7 @@ export class RedisKeyStore implements KeyStore {
   private readonly subscriber: RevocationSubscriber;
   private readonly listenersKey: string;
   private readonly ackChannel: string;
-  private readonly confirmTimeoutMs: number | undefined;
+  private readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
 
   constructor(options: RedisKeyStoreOptions) {
@@ -84,6 +96,15 @@ export class RedisKeyStore implements KeyStore {
     const c = options.client as unknown as Record<string, unknown> | null;
     if (c === null || typeof c !== "object" || typeof c.evalsha !== "function" || typeof c.duplicate !== "function") {
       invalidOption("client", "expected an ioredis client");
+    }
+    // ioredis prefixes the keys it is given as KEYS, but not the ones the scripts build from ARGV:
+    // records would be written where list and revoke never look, and a revoked key keep working.
+    const keyPrefix = (c.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    if (keyPrefix !== undefined && keyPrefix !== null && keyPrefix !== "") {
+      invalidOption(
+        "client",
+        `an ioredis client created with keyPrefix is not supported; create it without keyPrefix and give the store's own prefix option instead (new RedisKeyStore({ client, prefix: ${JSON.stringify(String(keyPrefix))} }))`,
+      );
     }
     this.client = options.client;
     this.prefix = options.prefix ?? "apikeys:";
@@ -163,8 +184,20 @@ export class RedisKeyStore implements KeyStore {
     return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /**
+   * Revoke the key, then (unless `confirmTimeoutMs` is `false`) wait until every process
+   * listening for revocations has confirmed it dropped the key. With no process listening, no
+   * wait and no extra connection. An `at` that is not a valid Date is refused (`INVALID_INPUT`)
+   * before anything is sent.
+   */
   async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
-    if (this.confirmTimeoutMs === undefined) return (await this.revokeOnce(id, options)).record;
+    const at = revokeTime(options);
+    const reason = options?.reason ?? "revoked";
+    const timeoutMs = this.confirmTimeoutMs;
+    // Nobody listening now: nobody to wait for. A process that starts listening after this read
+    // either hears the announcement or trusts its cache only from after the revocation (its
+    // cache is bypassed until its presence is noted and its channel is live).
+    if (timeoutMs === false || (await this.present()).length === 0) return (await this.revokeOnce(id, at, reason)).record;
     // Acknowledgements are heard from before the revocation is published, so none is missed.
     const waiter = new AcknowledgementWaiter();
     const sub = this.client.duplicate();
@@ -174,38 +207,39 @@ export class RedisKeyStore implements KeyStore {
         if (channel === this.ackChannel) waiter.hear(parseAcknowledgement(message));
       });
       await sub.subscribe(this.ackChannel);
-      const { record, changed } = await this.revokeOnce(id, options);
+      const { record, changed } = await this.revokeOnce(id, at, reason);
       if (record === null || !changed) return record;
-      const members = await this.client.zrangebyscore(this.listenersKey, Date.now() - PRESENCE_TTL_MS, "+inf");
-      const present = members.flatMap((m) => {
-        try {
-          return [JSON.parse(m) as Presence];
-        } catch {
-          return [];
-        }
-      });
-      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(record.hash, present, this.confirmTimeoutMs), this.confirmTimeoutMs);
+      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(record.hash, await this.present(), timeoutMs), timeoutMs);
       return record;
     } finally {
       sub.disconnect();
     }
   }
 
-  private async revokeOnce(id: string, options: RevokeOptions): Promise<{ record: ApiKeyRecord | null; changed: boolean }> {
-    const at = (options.at ?? new Date()).getTime();
-    const reply = (await this.run(REVOKE, [this.idKey(id)], [at, options.reason ?? "revoked", `${this.prefix}h:`, this.channel, id])) as
+  /** The processes listening for revocations now (a heartbeat in the last 15 s). */
+  private async present(): Promise<Presence[]> {
+    const members = await this.client.zrangebyscore(this.listenersKey, Date.now() - PRESENCE_TTL_MS, "+inf");
+    return members.flatMap((m) => {
+      try {
+        const p = JSON.parse(m) as Partial<Presence> | null;
+        return typeof p?.id === "string" && typeof p.name === "string" ? [{ id: p.id, name: p.name }] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  private async revokeOnce(id: string, at: number, reason: string): Promise<{ record: ApiKeyRecord | null; changed: boolean }> {
+    const reply = (await this.run(REVOKE, [this.idKey(id)], [at, reason, `${this.prefix}h:`, this.channel, id])) as
       | [number, string[]]
       | null;
     return reply === null ? { record: null, changed: false } : { record: toRecord(reply[1]), changed: reply[0] === 1 };
   }
 
+  /** Entries whose `lastUsedAt` is not a valid Date are skipped, as unknown ids are. */
   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
-    if (batch.length === 0) return;
-    const latest = new Map<string, number>();
-    for (const { id, lastUsedAt } of batch) {
-      const t = lastUsedAt.getTime();
-      if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
-    }
+    const latest = latestUsage(batch);
+    if (latest.size === 0) return;
     const ids = [...latest.keys()];
     await this.run(RECORD_USAGE, ids.map((id) => this.idKey(id)), [`${this.prefix}h:`, ...ids.map((id) => latest.get(id) as number)]);
   }

@@ -23,6 +23,8 @@ export class RevocationSubscriber {
   private connected = false;
   private presence: Presence | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Bumped by every leave(): a join that was under way then does not note a presence after it. */
+  private epoch = 0;
 
   constructor(
     private readonly client: Redis,
@@ -49,7 +51,7 @@ export class RevocationSubscriber {
     const listen = (): void => {
       conn
         .subscribe(this.channel)
-        .then(() => this.join())
+        .then(() => this.join(conn))
         .then(
           () => {
             if (current() && conn.status === "ready") this.setStatus(true);
@@ -92,16 +94,29 @@ export class RevocationSubscriber {
     conn?.disconnect();
   }
 
-  /** Note this process as listening, before saying the channel is live, and beat while it is. */
-  private async join(): Promise<void> {
+  /**
+   * Note this process as listening, before saying the channel is live, and beat while it is.
+   * Only for `conn` while it is the current connection and nothing left since: a subscription
+   * closed (or dropped) while it was being set up must not leave a presence behind, which every
+   * confirmed revoke would then wait for in vain.
+   */
+  private async join(conn: Redis): Promise<void> {
+    if (this.connection !== conn) return;
+    const epoch = this.epoch;
+    // Set before the write, so an announcement heard meanwhile is acknowledged.
     const presence = this.presence ?? newPresence();
     this.presence = presence;
     const member = JSON.stringify(presence);
     await this.client.zadd(this.confirm.listeners, Date.now(), member);
+    if (this.connection !== conn || this.epoch !== epoch) {
+      // Left while the entry was being written (leave() may have removed it before it existed).
+      if (this.presence !== presence) this.client.zrem(this.confirm.listeners, member).catch(() => {});
+      return;
+    }
     // Processes that died without a word leave entries behind: sweep the very old ones.
     this.client.zremrangebyscore(this.confirm.listeners, "-inf", Date.now() - 86_400_000).catch(() => {});
     if (this.heartbeat === undefined) {
-      this.heartbeat = setInterval(() => this.beat(member), HEARTBEAT_MS);
+      this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
       (this.heartbeat as { unref?: () => void }).unref?.();
     }
   }
@@ -111,8 +126,9 @@ export class RevocationSubscriber {
    * is reconnected (and reported down meanwhile), even if the network lost it without a word,
    * which would otherwise leave caches trusting a channel that hears nothing.
    */
-  private beat(member: string): void {
-    this.client.zadd(this.confirm.listeners, Date.now(), member).catch(() => {});
+  private beat(): void {
+    const presence = this.presence;
+    if (presence !== undefined) this.client.zadd(this.confirm.listeners, Date.now(), JSON.stringify(presence)).catch(() => {});
     const conn = this.connection;
     if (conn === undefined || conn.status !== "ready") return;
     let answered = false;
@@ -133,6 +149,7 @@ export class RevocationSubscriber {
 
   /** No longer listening: stop the heartbeat and remove the presence (best effort). */
   private leave(): void {
+    this.epoch++;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     const presence = this.presence;
