@@ -5,6 +5,7 @@
  * /peer (the framework's usual bearer/API-key middleware), and reports its own CPU time over IPC
  * so the parent can charge each round's CPU to the server alone (autocannon runs in the parent).
  */
+import { hash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import bearerAuthFastify from "@fastify/bearer-auth";
@@ -31,6 +32,13 @@ export type ChildMessage =
 
 const PAYLOAD = { hello: "world" };
 
+// The "hash only" floor: a middleware that does nothing but Node's one-shot SHA-256 of the presented
+// token (what any scheme that stores only hashes pays at least), then goes on.
+let hashSink = 0;
+const hashToken = (authorization: string | undefined): void => {
+  hashSink += hash("sha256", String(authorization).slice(7), "hex").length;
+};
+
 async function start(framework: BenchFramework): Promise<void> {
   const store = new MemoryKeyStore();
   const accounts = { getPlan: (): string => "pro" };
@@ -53,6 +61,10 @@ async function start(framework: BenchFramework): Promise<void> {
     };
     app.get("/none", send);
     app.get("/empty", (_req, _res, next) => next(), send);
+    app.get("/hash", (req, _res, next) => {
+      hashToken(req.headers.authorization);
+      next();
+    }, send);
     app.get("/ours", expressAuth(auth), send);
     app.get("/peer", passport.initialize(), passport.authenticate("headerapikey", { session: false }), send);
     server = app.listen(0, "127.0.0.1");
@@ -65,6 +77,13 @@ async function start(framework: BenchFramework): Promise<void> {
     await fastify.register(async (empty) => {
       empty.addHook("onRequest", (_request, _reply, done) => done());
       empty.get("/empty", send);
+    });
+    await fastify.register(async (hashed) => {
+      hashed.addHook("onRequest", (request, _reply, done) => {
+        hashToken(request.headers.authorization);
+        done();
+      });
+      hashed.get("/hash", send);
     });
     await fastify.register(async (ours) => {
       await ours.register(fastifyAuth, { auth });
@@ -82,6 +101,10 @@ async function start(framework: BenchFramework): Promise<void> {
     app.get("/empty", async (_c, next) => {
       await next();
     }, (c) => c.json(PAYLOAD));
+    app.get("/hash", async (c, next) => {
+      hashToken(c.req.header("authorization"));
+      await next();
+    }, (c) => c.json(PAYLOAD));
     app.get("/ours", honoAuth(auth), (c) => c.json(PAYLOAD));
     app.get("/peer", bearerAuthHono({ token: key }), (c) => c.json(PAYLOAD));
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
@@ -97,6 +120,7 @@ async function start(framework: BenchFramework): Promise<void> {
       reply({ type: "cpu", user, system });
     } else {
       server.close();
+      if (hashSink === -1) console.log(hashSink);
       void auth.close().then(() => process.exit(0));
     }
   });
