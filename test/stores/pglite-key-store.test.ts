@@ -119,27 +119,38 @@ describe("openPGliteKeyStore (the embedded default)", () => {
 });
 
 describe("confirmed revocation on PGlite (confirmTimeoutMs)", () => {
+  /**
+   * Another process, as the store sees it: present in the listeners table, and acknowledging each
+   * announcement on `channel` 150 ms after it. Returns what removes it again.
+   */
+  async function slowListener(table: string, channel: string): Promise<() => Promise<void>> {
+    await db.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('slow', 'host-s:1', now())`);
+    const unlisten = await db.listen(`"${channel}"`, (payload) => {
+      const { hash } = JSON.parse(payload) as { hash: string };
+      setTimeout(() => {
+        void db.query("SELECT pg_notify($1, $2)", [`${channel}_ack`, JSON.stringify({ listener: "slow", hash })]);
+      }, 150);
+    });
+    return async () => {
+      await unlisten();
+      await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'slow'`);
+    };
+  }
+
   it("is on by default: revoke() waits for a slow process's acknowledgement", async () => {
     const table = store.channel.replace(/_revoked$/, "");
     const told: unknown[] = [];
     const confirming = new PostgresKeyStore({ client: db, table, onUnconfirmed: (e) => told.push(e) });
     const r = makeTestRecord();
     await confirming.insert(r);
-    await db.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('slow', 'host-s:1', now())`);
-    const unlisten = await db.listen(`"${confirming.channel}"`, (payload) => {
-      const { hash } = JSON.parse(payload) as { hash: string };
-      setTimeout(() => {
-        void db.query("SELECT pg_notify($1, $2)", [`${confirming.channel}_ack`, JSON.stringify({ listener: "slow", hash })]);
-      }, 150);
-    });
+    const removeSlow = await slowListener(table, confirming.channel);
     try {
       const started = Date.now();
       await confirming.revoke(r.id);
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
       expect(told).toEqual([]);
     } finally {
-      await unlisten();
-      await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'slow'`);
+      await removeSlow();
     }
   });
 
@@ -192,14 +203,7 @@ describe("confirmed revocation on PGlite (confirmTimeoutMs)", () => {
     const confirming = new PostgresKeyStore({ client: db, table, confirmTimeoutMs: 2_000, onUnconfirmed: (e) => told.push(e) });
     const r = makeTestRecord();
     await confirming.insert(r);
-    // Another process, as the store sees it: present, and answering 150 ms after each announcement.
-    await db.query(`INSERT INTO "${table}_listeners" (id, name, seen_at) VALUES ('slow', 'host-s:1', now())`);
-    const unlisten = await db.listen(`"${confirming.channel}"`, (payload) => {
-      const { hash } = JSON.parse(payload) as { hash: string };
-      setTimeout(() => {
-        void db.query("SELECT pg_notify($1, $2)", [`${confirming.channel}_ack`, JSON.stringify({ listener: "slow", hash })]);
-      }, 150);
-    });
+    const removeSlow = await slowListener(table, confirming.channel);
     try {
       const started = Date.now();
       await confirming.revoke(r.id);
@@ -208,8 +212,7 @@ describe("confirmed revocation on PGlite (confirmTimeoutMs)", () => {
       expect(took).toBeLessThan(1_500);
       expect(told).toEqual([]);
     } finally {
-      await unlisten();
-      await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'slow'`);
+      await removeSlow();
     }
   });
 

@@ -1,27 +1,22 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApiKeyAuth, createKeyManager, isApiKeyError } from "../../src/index.js";
 import { RedisKeyStore } from "../../src/stores/redis/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
-import { REDIS_URL, uniqueName, waitFor } from "./helpers.js";
+import { REDIS_URL, redisWithPrefix, uniqueName, waitFor } from "./helpers.js";
 
 // Against a real Redis server: set REDIS_URL (CI does, see .ci/run).
 describe.skipIf(REDIS_URL === undefined)("RedisKeyStore (set REDIS_URL to run)", () => {
-  const prefix = `${uniqueName("test")}:`;
+  // A name of our own: the reconnect test kills only this run's subscriber connection.
   const connectionName = uniqueName("fluenzr_test");
+  const redis = redisWithPrefix("test", { connectionName });
+  const { prefix } = redis;
   let client: Redis;
   let store: RedisKeyStore;
 
   beforeAll(() => {
-    // A name of our own: the reconnect test kills only this run's subscriber connection.
-    client = new Redis(REDIS_URL as string, { connectionName });
+    client = redis.client;
     store = new RedisKeyStore({ client, prefix });
-  });
-  afterAll(async () => {
-    if (client === undefined) return;
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
   });
 
   runKeyStoreConformance("RedisKeyStore", () => store);
@@ -114,17 +109,12 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore (set REDIS_URL to run)",
 });
 
 describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation (set REDIS_URL to run)", () => {
-  const prefix = `${uniqueName("confirm")}:`;
+  const redis = redisWithPrefix("confirm");
+  const { prefix } = redis;
   let client: Redis;
 
   beforeAll(() => {
-    client = new Redis(REDIS_URL as string);
-  });
-  afterAll(async () => {
-    if (client === undefined) return;
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
+    client = redis.client;
   });
 
   it("revoke() resolves after every listening process has dropped the key", async () => {
@@ -193,17 +183,12 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation (se
 });
 
 describe.skipIf(REDIS_URL === undefined)("RedisKeyStore options and input (set REDIS_URL to run)", () => {
-  const prefix = `${uniqueName("opts")}:`;
+  const redis = redisWithPrefix("opts");
+  const { prefix } = redis;
   let client: Redis;
 
   beforeAll(() => {
-    client = new Redis(REDIS_URL as string);
-  });
-  afterAll(async () => {
-    if (client === undefined) return;
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
+    client = redis.client;
   });
 
   const refusal = (options: unknown): string => {
@@ -270,17 +255,12 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore options and input (set R
 });
 
 describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by default (set REDIS_URL to run)", () => {
-  const prefix = `${uniqueName("default")}:`;
+  const redis = redisWithPrefix("default");
+  const { prefix } = redis;
   let client: Redis;
 
   beforeAll(() => {
-    client = new Redis(REDIS_URL as string);
-  });
-  afterAll(async () => {
-    if (client === undefined) return;
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
+    client = redis.client;
   });
 
   /** Another process, as the store sees it: present, and acknowledging `delayMs` after each announcement. */

@@ -14,7 +14,6 @@ import {
   failureJson,
   optionalFunction,
   optionsObject,
-  pathOf,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -69,7 +68,7 @@ class ExpressRequestFacts implements ApiKeyAuthRequest {
     return typeof ua === "string" ? ua : undefined;
   }
   get path(): string | undefined {
-    return pathOf(this.req.originalUrl ?? this.req.url);
+    return this.req.originalUrl ?? this.req.url; // the core drops the query string
   }
 }
 

@@ -17,7 +17,6 @@ import {
   failureJson,
   optionalFunction,
   optionsObject,
-  pathOf,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -86,7 +85,7 @@ class FastifyRequestFacts implements ApiKeyAuthRequest {
     return typeof ua === "string" ? ua : undefined;
   }
   get path(): string | undefined {
-    return pathOf(this.request.url);
+    return this.request.url; // the core drops the query string
   }
 }
 

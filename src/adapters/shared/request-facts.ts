@@ -30,13 +30,6 @@ export function authorizationLines(rawHeaders: readonly string[] | undefined): s
   return all ?? first;
 }
 
-/** The request path without its query string (a key pasted into the query must not reach events). @internal */
-export function pathOf(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
-}
-
 /**
  * The answer when the authenticator itself misbehaves (it never should: it returns results).
  * Same envelope as a store outage: fail closed with 503. @internal
