@@ -336,6 +336,14 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by 
 
   // A stopped subscription must leave no presence (nor a heartbeat that writes it again): every
   // confirmed revoke would wait for it in vain and name a listener that is gone.
+  /** No presence now, nor after the 5 s heartbeat fires (timers faked by the caller). */
+  async function expectNoPresenceEvenAfterAHeartbeat(): Promise<void> {
+    expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+    vi.advanceTimersByTime(5_000); // a heartbeat, if one was left running
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+  }
+
   it("a subscription stopped while SUBSCRIBE is under way leaves no presence and no heartbeat", async () => {
     const store = new RedisKeyStore({ client, prefix });
     const duplicate = client.duplicate.bind(client);
@@ -355,10 +363,7 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by 
     try {
       stop = store.subscribeRevocations(() => {});
       await new Promise((r) => setTimeout(r, 300));
-      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
-      vi.advanceTimersByTime(5_000); // a heartbeat, if one was left running
-      await new Promise((r) => setTimeout(r, 100));
-      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+      await expectNoPresenceEvenAfterAHeartbeat();
     } finally {
       vi.useRealTimers();
       spy.mockRestore();
@@ -384,10 +389,7 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by 
       stop = store.subscribeRevocations(() => {});
       await waitFor(() => !first, 3_000, "the presence write");
       await new Promise((r) => setTimeout(r, 100));
-      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
-      vi.advanceTimersByTime(5_000); // a heartbeat, if one was left running
-      await new Promise((r) => setTimeout(r, 100));
-      expect(await client.zcard(`${prefix}listeners`)).toBe(0);
+      await expectNoPresenceEvenAfterAHeartbeat();
     } finally {
       vi.useRealTimers();
       spy.mockRestore();
