@@ -7,6 +7,7 @@
 import type { Pepper } from "../index.js";
 import type { FlagSpec, ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
+import { quoteArgument } from "./redact.js";
 import { UsageError } from "./usage-error.js";
 
 /** The pepper flags shared by `generate` and `hash`. */
@@ -25,6 +26,8 @@ export const PEPPER_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
 /**
  * The pepper the flags ask for, or `undefined` for plain SHA-256.
  *
@@ -40,9 +43,17 @@ export function pepperFromEnv(args: ParsedArgs, io: CliIo, command: string): Pep
     if (version !== undefined) throw new UsageError('option "--pepper-version" needs "--pepper-env"', command);
     return undefined;
   }
+  // A value that is no variable name is most likely the pepper itself, pasted in by mistake:
+  // it is refused without being repeated (messages end up in CI logs).
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError(
+      'option "--pepper-env" takes the NAME of an environment variable (letters, digits and _), not the pepper itself',
+      command,
+    );
+  }
   const secret = io.env[name];
   if (secret === undefined || secret === "") {
-    throw new UsageError(`environment variable ${JSON.stringify(name)} (from "--pepper-env") is not set or empty`, command);
+    throw new UsageError(`environment variable ${quoteArgument(name)} (from "--pepper-env") is not set or empty`, command);
   }
   const v = version ?? "1";
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(v)) {

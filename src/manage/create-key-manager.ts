@@ -11,9 +11,11 @@ import { ApiKeyError } from "../errors.js";
 import { generateApiKey } from "../format/generate-api-key.js";
 import { getDefaultKeyFormat, type KeyFormat } from "../format/key-format.js";
 import { hashWith, normalizePeppers, type PepperOption } from "../hash/hash-api-key.js";
+import { Deadlines } from "../auth/deadline.js";
 import {
   accountsSchema,
   apiPlansSchema,
+  checkClockReading,
   clockSchema,
   displayPlanName,
   formatSchema,
@@ -25,11 +27,11 @@ import {
 } from "../lib/options.js";
 import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
-import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
+import { MAX_STORED_TIME, metadataProblem, storableText, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
-import { fromPlanLookupFailure, guardStore } from "./store-failure.js";
+import { confirmationWait, fromPlanLookupFailure, guardStore } from "./store-failure.js";
 
 /** Who is acting: the caller has checked that this user belongs to the account. */
 export interface KeyManagerActor {
@@ -51,8 +53,17 @@ export interface KeyManagerOptions {
   format?: KeyFormat | undefined;
   /** The same pepper the authenticators use (the current one hashes new keys). */
   pepper?: PepperOption | undefined;
-  /** Time source. Default `Date.now`. */
+  /** Time source. Default `Date.now`. Read once at setup: it must give a finite number. */
   clock?: { now(): number } | undefined;
+  /**
+   * Time limits in ms for the store and the plan lookup (default 2000 each); a number sets both,
+   * as `createApiKeyAuth`'s option of the same name. A store call or `getPlan` with no answer
+   * within its limit rejects the method with 503 `SERVICE_UNAVAILABLE` (its `cause` says which
+   * limit ran out). A store that waits on purpose in `revoke` for other servers to confirm (the
+   * PostgreSQL and Redis stores' `confirmTimeoutMs`) gets that wait on top of `storeMs` there.
+   * Whole milliseconds from 1 to 2147483647.
+   */
+  timeouts?: number | { storeMs?: number | undefined; accountsMs?: number | undefined } | undefined;
   /** Random bytes for keys and ids. Default `crypto.getRandomValues`. Seeded only in tests. */
   random?: RandomSource | undefined;
   /**
@@ -79,9 +90,9 @@ export interface CreateApiKeyInput {
   environment?: string | undefined;
   /** Default `"all"`. */
   permissions?: ApiKeyPermissions | undefined;
-  /** A time in the future (Date or ISO string); omitted: never expires. */
+  /** A time in the future (Date or ISO string), at most 9999-12-31; omitted: never expires. */
   expiresAt?: Date | string | undefined;
-  /** Your own JSON data, kept with the record. */
+  /** Your own JSON data, kept with the record: an object, without NUL characters or lone surrogates. */
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -115,7 +126,8 @@ export interface ApiKeyListItem {
  * The key manager. Every method rejects only with an `ApiKeyError` that carries `status`, `code`
  * and the envelope `body`: 400 `VALIDATION_ERROR`, 403 `FORBIDDEN`, 404 `NOT_FOUND`,
  * 409 `CONFLICT`, or 503 `SERVICE_UNAVAILABLE` ("Key management is temporarily unavailable") when
- * the store or the plan lookup fails (the original error is the `cause`). Administrator-only
+ * the store or the plan lookup fails or does not answer within `timeouts` (the original error, or
+ * the timeout, is the `cause`). Administrator-only
  * methods check the actor first, then the account id, the plan, and the other fields.
  */
 export interface KeyManager {
@@ -167,6 +179,11 @@ export interface NewRecordFields {
   metadata: Record<string, unknown> | null;
 }
 
+/** Longest delay a timer takes (2^31 − 1 ms); longer ones would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Default time limit of store calls and plan lookups, as the authenticator's. */
+const DEFAULT_TIMEOUT_MS = 2000;
+
 const optionsSchema = z.strictObject({
   store: storeSchema,
   accounts: accountsSchema.optional(),
@@ -175,6 +192,15 @@ const optionsSchema = z.strictObject({
   format: formatSchema.optional(),
   pepper: pepperSchema.optional(),
   clock: clockSchema.optional(),
+  timeouts: z
+    .union([
+      z.number().int().positive().max(MAX_TIMER_MS),
+      z.strictObject({
+        storeMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+        accountsMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+      }),
+    ])
+    .optional(),
   random: z.custom<RandomSource>(isRandomSource, { message: "expected a function that fills a Uint8Array, or { getRandomValues }" }).optional(),
   monitor: z
     .custom<KeyLastSeen>(
@@ -183,6 +209,11 @@ const optionsSchema = z.strictObject({
     )
     .optional(),
 });
+
+/** 1 to `max` characters, none a NUL or a lone surrogate (what every store can hold). */
+function storableId(text: string, max: number): boolean {
+  return text.length > 0 && text.length <= max && storableText(text);
+}
 
 // Printable: no control, format (zero-width), surrogate or line/paragraph separator characters.
 const PRINTABLE = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;
@@ -195,10 +226,22 @@ export function validationError(field: string, problem: string): ApiKeyError {
 /** Build the manager's shared internals. @internal */
 export function createManagerContext(options: KeyManagerOptions): ManagerContext {
   const o = parseOptions(optionsSchema, options, "createKeyManager");
-  // Every store failure becomes an ApiKeyError with a status (503 unless it says otherwise).
-  const store = guardStore(o.store);
-  const format = o.format ?? getDefaultKeyFormat();
   const clock = o.clock ?? systemClock;
+  // A clock that gives no number would make revoked keys list as active and every write fail.
+  if (o.clock !== undefined) checkClockReading(o.clock);
+  const storeMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.storeMs ?? DEFAULT_TIMEOUT_MS);
+  const accountsMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.accountsMs ?? DEFAULT_TIMEOUT_MS);
+  // One unref'd ticker for all pending calls (none while nothing is pending): no timer keeps the process alive.
+  const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
+  // Every store failure, a store that does not answer in time included, becomes an ApiKeyError
+  // with a status (503 unless it says otherwise).
+  const store = guardStore(o.store, {
+    deadlines,
+    storeMs,
+    revokeMs: Math.min(MAX_TIMER_MS, storeMs + confirmationWait(o.store)),
+    now: () => clock.now(),
+  });
+  const format = o.format ?? getDefaultKeyFormat();
   const accounts = o.accounts as AccountPlans | undefined;
   const apiPlans = new Set(o.apiPlans ?? ["pro"]);
   const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
@@ -250,12 +293,13 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
     lastUsed,
     requireAdmin(actor) {
       const a = actor as Partial<KeyManagerActor> | null | undefined;
-      if (typeof a !== "object" || a === null || a.admin !== true || typeof a.id !== "string") {
+      // The id is stored as `createdBy`: an actor without a storable one is not an identified administrator.
+      if (typeof a !== "object" || a === null || a.admin !== true || typeof a.id !== "string" || !storableId(a.id, 1000)) {
         throw new ApiKeyError("FORBIDDEN", "Administrator rights required", { status: 403 });
       }
     },
     requireAccountId(accountId) {
-      if (typeof accountId !== "string" || accountId.length === 0 || accountId.length > 200)
+      if (typeof accountId !== "string" || !storableId(accountId, 200))
         throw validationError("accountId", "a non-empty string of at most 200 characters is required");
       return accountId;
     },
@@ -263,7 +307,7 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
       if (accounts === undefined) return;
       let plan: unknown;
       try {
-        plan = await accounts.getPlan(accountId);
+        plan = await deadlines.limit(accounts.getPlan(accountId), accountsMs);
       } catch (cause) {
         throw fromPlanLookupFailure(cause);
       }
@@ -273,7 +317,7 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
         throw new ApiKeyError("FORBIDDEN", `API access requires ${planName} plan`, { status: 403 });
     },
     async findOwned(accountId, id) {
-      if (typeof id !== "string" || id.length === 0 || id.length > 200)
+      if (typeof id !== "string" || !storableId(id, 200))
         throw validationError("id", "a key id is required");
       const record = await store.getById(id);
       // Another account's key is indistinguishable from a missing one.
@@ -327,11 +371,14 @@ export function parseCreateInput(
     expiresAt = rawExpiry instanceof Date ? new Date(rawExpiry.getTime()) : typeof rawExpiry === "string" ? new Date(rawExpiry) : new Date(NaN);
     if (Number.isNaN(expiresAt.getTime())) throw validationError("expiresAt", "must be a date");
     if (expiresAt.getTime() <= ctx.clock.now()) throw validationError("expiresAt", "must be in the future");
+    if (expiresAt.getTime() > MAX_STORED_TIME) throw validationError("expiresAt", "must be at most 9999-12-31");
   }
   const meta: unknown = input.metadata;
   let metadata: Record<string, unknown> | null = null;
   if (meta !== undefined && meta !== null) {
     if (typeof meta !== "object" || Array.isArray(meta)) throw validationError("metadata", "must be a JSON object");
+    // What every store would refuse (a NUL, a lone surrogate, a BigInt) is a 400 here, not a 503 there.
+    if (metadataProblem(meta) !== null) throw validationError("metadata", "must be a JSON object");
     try {
       const json = JSON.stringify(meta);
       if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");
@@ -350,7 +397,11 @@ export function parseCreateInput(
  * @example
  * ```ts
  * import { createKeyManager, isApiKeyError, MemoryKeyStore } from "@fluenzr/api-keys";
- * const manager = createKeyManager({ store: new MemoryKeyStore(), accounts: { getPlan: () => "pro" } });
+ * const manager = createKeyManager({
+ *   store: new MemoryKeyStore(),
+ *   accounts: { getPlan: () => "pro" },
+ *   timeouts: { storeMs: 2000, accountsMs: 2000 }, // the default: a hung store or plan lookup is a 503
+ * });
  * const actor = { id: "usr_1", admin: true };
  * const { key, record } = await manager.create({ accountId: "acc_1", actor, name: "Production", environment: "prod" });
  * // show `key` once

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
+import { storableText } from "../store/key-store.js";
 
 /** 400 VALIDATION_ERROR naming the field. @internal */
 export function fieldError(field: string, problem: string): ApiKeyError {
@@ -22,7 +23,11 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 /** A key id as the manager issues them (and any custom store's, up to 200 characters). @internal */
-export const keyIdSchema = z.string({ error: "a key id is required" }).min(1, "a key id is required").max(200, "a key id is at most 200 characters");
+export const keyIdSchema = z
+  .string({ error: "a key id is required" })
+  .min(1, "a key id is required")
+  .max(200, "a key id is at most 200 characters")
+  .refine(storableText, "a key id is required");
 
 /** A Date or an ISO 8601 string, as a valid Date. @internal */
 export const dateSchema = z

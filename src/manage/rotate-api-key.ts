@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
-import type { ApiKeyRecord } from "../store/key-store.js";
+import { MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
 import { dateSchema, fieldError, keyIdSchema, parseInput } from "./parse-input.js";
 
@@ -42,7 +42,8 @@ export interface RotateApiKeyInput {
   /**
    * Expiry of the new key. Omitted: the old key's lifetime again, counted from now (a key created
    * for 90 days gets a fresh 90 days; one that never expired never expires). `null`: never expires.
-   * A date: that time, which must be in the future.
+   * A date: that time, which must be in the future and at most 9999-12-31. A lifetime carried over
+   * is capped at 9999-12-31 too.
    */
   expiresAt?: Date | string | null | undefined;
 }
@@ -81,12 +82,14 @@ function nextExpiry(old: ApiKeyRecord, requested: Date | null | undefined, now: 
     if (requested.getTime() <= now) {
       throw fieldError("expiresAt", "must be in the future");
     }
+    if (requested.getTime() > MAX_STORED_TIME) throw fieldError("expiresAt", "must be at most 9999-12-31");
     return requested;
   }
   if (old.expiresAt === null) return null;
   const lifetime = old.expiresAt.getTime() - old.createdAt.getTime();
   // A lifetime of zero or less can only come from a hand-made record: keep the key usable for a day rather than dead on arrival.
-  return new Date(now + (lifetime > 0 ? lifetime : 24 * 3600 * 1000));
+  // Capped at the latest time a store keeps (a key made to last "forever" with a far expiry).
+  return new Date(Math.min(MAX_STORED_TIME, now + (lifetime > 0 ? lifetime : 24 * 3600 * 1000)));
 }
 
 /**

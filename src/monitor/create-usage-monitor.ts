@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { ApiKeyAuthEvent } from "../auth/create-api-key-auth.js";
-import { clockSchema, functionSchema, parseOptions, systemClock } from "../lib/options.js";
+import { checkClockReading, clockSchema, functionSchema, parseOptions, systemClock } from "../lib/options.js";
 import { CappedMap } from "./capped-map.js";
 import type { UsageAlert, UsageAlertType } from "./usage-alert.js";
 
@@ -24,7 +24,11 @@ export interface UsageThreshold {
 export interface UsageMonitorOptions {
   /** Called with each alert. Errors it throws (or promises it rejects) are ignored. */
   onAlert: (alert: UsageAlert) => void;
-  /** Time source for windows, cool-downs and `lastSeen`. Default `Date.now`. Tests: the authenticator's fake clock. */
+  /**
+   * Time source for windows, cool-downs and `lastSeen`. Default: each event's own `time` (the
+   * authenticator's clock), or `Date.now` for an event without a valid one. Tests: the
+   * authenticator's fake clock, here or on the authenticator alone.
+   */
   clock?: { now(): number } | undefined;
   /** Alert when a revoked key is presented. Default `true`. */
   revokedKeyUsed?: boolean | undefined;
@@ -82,7 +86,8 @@ export interface UsageMonitor {
   lastSeen(keyId: string): Date | null;
   /**
    * Seed last use from the store (e.g. `await manager.list(...)` rows) so that dormancy is known
-   * after a restart. Never moves a time back.
+   * after a restart. Never moves a time back. A primed key's addresses are not known yet: its
+   * `new_addresses_spike` learning window starts with its next request.
    */
   prime(keys: Iterable<{ readonly id: string; readonly lastUsedAt: Date | null }>): void;
   /** Map sizes and counters. */
@@ -96,10 +101,35 @@ const MAX_IP_LENGTH = 100;
 const SAMPLE = 5;
 
 const ms = z.number().int().positive().max(365 * DAY);
-const threshold = z.union([
-  z.literal(false),
+
+/**
+ * `false` (the alert is off) or the alert's settings. Not a `z.union`: a union that fails in both
+ * branches reports only "Invalid input" on the whole option, where the user needs to hear which
+ * field was wrong (`invalidKeyBurst.threshold`).
+ */
+function offOr<T extends z.ZodType<object>>(settings: T, expected: string): z.ZodType<false | z.output<T>> {
+  const schema = z.unknown().check((ctx) => {
+    const value = ctx.value;
+    if (value === false) return;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      ctx.issues.push({ code: "custom", message: expected, input: value });
+      return;
+    }
+    const result = settings.safeParse(value);
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      // The path names the field; an unknown field is named itself (`invalidKeyBurst.treshold`).
+      const path = issue.code === "unrecognized_keys" ? [...issue.path, ...issue.keys] : issue.path;
+      ctx.issues.push({ code: "custom", message: issue.message, path, input: value });
+    }
+  });
+  return schema as unknown as z.ZodType<false | z.output<T>>;
+}
+
+const threshold = offOr(
   z.strictObject({ threshold: z.number().int().min(1).max(LIMIT_MAX).optional(), windowMs: ms.optional() }),
-]);
+  "expected false or { threshold?, windowMs? }",
+);
 const cap = z.number().int().min(1).max(LIMIT_MAX);
 
 const schema = z.strictObject({
@@ -109,7 +139,7 @@ const schema = z.strictObject({
   rotatedKeyUsed: z.boolean().optional(),
   invalidKeyBurst: threshold.optional(),
   newAddressesSpike: threshold.optional(),
-  dormantKeyUsed: z.union([z.literal(false), z.strictObject({ afterMs: ms.optional() })]).optional(),
+  dormantKeyUsed: offOr(z.strictObject({ afterMs: ms.optional() }), "expected false or { afterMs? }").optional(),
   cooldownMs: z.number().int().nonnegative().max(365 * DAY).optional(),
   limits: z
     .strictObject({
@@ -159,6 +189,8 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
   const o = parseOptions(schema, options, "createUsageMonitor");
   const onAlert = o.onAlert as (alert: UsageAlert) => unknown;
   const clock = o.clock ?? systemClock;
+  // A clock that gives no number would silently stop every window and cool-down.
+  if (o.clock !== undefined) checkClockReading(o.clock);
   const revokedOn = o.revokedKeyUsed ?? true;
   const rotatedOn = o.rotatedKeyUsed ?? true;
   const burst = o.invalidKeyBurst === false ? null : { threshold: o.invalidKeyBurst?.threshold ?? 20, windowMs: o.invalidKeyBurst?.windowMs ?? 60_000 };
@@ -170,6 +202,16 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
   const keys = new CappedMap<string, KeyState>(o.limits?.keys ?? 10_000);
   const keyAddresses = new CappedMap<string, true>(o.limits?.keyAddresses ?? 100_000);
   const cooldowns = new CappedMap<string, Cooldown>(o.limits?.cooldowns ?? 10_000);
+  // Without a `clock` option an event is judged at its own time, the authenticator's clock: a
+  // monitor wired to an authenticator with a fake clock (or fed events replayed from a log) sees
+  // the gaps between requests as they were. With a `clock`, that clock decides, as documented.
+  const timeOf =
+    o.clock !== undefined
+      ? (): number => clock.now()
+      : (event: ApiKeyAuthEvent): number => {
+          const at = event.time instanceof Date ? event.time.getTime() : Number.NaN;
+          return Number.isFinite(at) ? at : clock.now();
+        };
   let events = 0;
   let raised = 0;
   let suppressedTotal = 0;
@@ -231,8 +273,9 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (state === undefined) {
       state = { lastSeen: now, firstSeen: now, windowStart: now, newCount: 0, sample: [] };
       keys.set(keyId, state);
-    } else if (now > state.lastSeen) {
-      state.lastSeen = now;
+    } else {
+      if (now > state.lastSeen) state.lastSeen = now;
+      if (Number.isNaN(state.firstSeen)) state.firstSeen = state.windowStart = now;
     }
     if (!event.ok) return;
     const name = describe(event);
@@ -275,7 +318,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     try {
       if (typeof event !== "object" || event === null || typeof event.reason !== "string") return;
       events++;
-      const now = clock.now();
+      const now = timeOf(event);
       const ip = typeof event.ip === "string" && event.ip.length > 0 ? event.ip.slice(0, MAX_IP_LENGTH) : null;
       const keyId = str(event.keyId);
       if (event.reason === "revoked" && keyId !== null) {
@@ -313,9 +356,9 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
         const at = row.lastUsedAt.getTime();
         if (Number.isNaN(at)) continue;
         const state = keys.peek(row.id);
-        // Its addresses are not known yet: the key starts a learning window now.
-        const now = clock.now();
-        if (state === undefined) keys.set(row.id, { lastSeen: at, firstSeen: now, windowStart: now, newCount: 0, sample: [] });
+        // Its addresses are not known yet: its learning window starts with its next request
+        // (NaN until then), on the same time line as the events.
+        if (state === undefined) keys.set(row.id, { lastSeen: at, firstSeen: Number.NaN, windowStart: Number.NaN, newCount: 0, sample: [] });
         else if (at > state.lastSeen) state.lastSeen = at;
       }
     },
@@ -345,11 +388,22 @@ function from(ip: string | null): string {
   return ip === null ? " from an unknown address" : ` from ${ip}`;
 }
 
+const UNITS: readonly (readonly [number, string, string])[] = [
+  [DAY, " day", " days"],
+  [3600_000, " h", " h"],
+  [60_000, " min", " min"],
+  [1000, " s", " s"],
+];
+
 function duration(windowMs: number): string {
   return windowMs % 60_000 === 0 ? `${windowMs / 60_000} min` : `${windowMs / 1000} s`;
 }
 
+/** Time elapsed, rounded down in the largest unit it reaches: "31 days", "2 h", "10 min" (never "0 h"). */
 function days(elapsedMs: number): string {
-  const d = Math.floor(elapsedMs / DAY);
-  return d >= 1 ? `${d} day${d === 1 ? "" : "s"}` : `${Math.floor(elapsedMs / 3600_000)} h`;
+  for (const [unit, one, many] of UNITS) {
+    const n = Math.floor(elapsedMs / unit);
+    if (n >= 1) return `${n}${n === 1 ? one : many}`;
+  }
+  return `${Math.max(0, Math.floor(elapsedMs))} ms`;
 }

@@ -61,7 +61,10 @@ export interface RevokeOptions {
    * `ApiKeyError` `INVALID_INPUT` before anything is changed.
    */
   at?: Date;
-  /** Default `"revoked"`. */
+  /**
+   * Default `"revoked"`. Anything but a string of 1 to 1000 characters (without NUL or lone
+   * surrogates) is refused with `INVALID_INPUT` before anything is changed.
+   */
   reason?: string;
 }
 
@@ -96,7 +99,10 @@ export interface KeyStore {
   getByHash(hash: string): Promise<ApiKeyRecord | null>;
   /** The record with this id, or `null`. */
   getById(id: string): Promise<ApiKeyRecord | null>;
-  /** All records of an account, revoked ones included, oldest first. */
+  /**
+   * All records of an account, revoked ones included, oldest first. The order of records created
+   * at the same time is the store's own (MemoryKeyStore: insertion; PostgreSQL and Redis: by id).
+   */
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
   /**
    * Revoke a key; `null` if there is no such id. If it is already revoked at an earlier time,
@@ -167,6 +173,158 @@ function describeValue(value: unknown): string {
   return Object.prototype.toString.call(value) === "[object Date]" ? "an Invalid Date" : "an object that is not a Date";
 }
 
+/** Earliest time a store keeps: 1970-01-01T00:00:00.000Z. @internal */
+export const MIN_STORED_TIME = 0;
+/** Latest time a store keeps: 9999-12-31T23:59:59.999Z (PostgreSQL refuses later ISO years). @internal */
+export const MAX_STORED_TIME = 253_402_300_799_999;
+
+/** `t` is a time every store keeps exactly (see {@link MIN_STORED_TIME}, {@link MAX_STORED_TIME}). @internal */
+export function storableTime(t: number): boolean {
+  return t >= MIN_STORED_TIME && t <= MAX_STORED_TIME;
+}
+
+// A NUL (PostgreSQL text and jsonb refuse it) or a lone surrogate (UTF-8 drivers turn it into
+// U+FFFD): text that one store would refuse and another change silently.
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** `text` holds no NUL and no lone surrogate. @internal */
+export function storableText(text: string): boolean {
+  return !UNSTORABLE_TEXT.test(text);
+}
+
+/**
+ * What is wrong with `value` as record metadata, or `null` if nothing: it must be a JSON object
+ * (not an array) that `JSON.stringify` can write, whose keys and strings are storable text.
+ * Values JSON drops or changes (`undefined`, functions, `NaN`) are dropped or changed alike by
+ * every store. @internal
+ */
+export function metadataProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "must be a JSON object or null";
+  let parsed: unknown;
+  try {
+    const json = JSON.stringify(value);
+    parsed = typeof json === "string" ? JSON.parse(json) : undefined;
+  } catch {
+    return "must be JSON (no BigInt, no cycles)";
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "must be a JSON object or null";
+  const pending: unknown[] = [parsed];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === "string") {
+      if (!storableText(v)) return "must not contain NUL characters or lone surrogates";
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, inner] of Object.entries(v)) {
+        if (!storableText(k)) return "must not contain NUL characters or lone surrogates";
+        pending.push(inner);
+      }
+    }
+  }
+  return null;
+}
+
+const ID_FIELDS = new Set(["id", "accountId", "rotatedFromId"]);
+
+function textProblem(field: string, value: unknown, nullable: boolean, min = 1): string | null {
+  if (value === null && nullable) return null;
+  const max = ID_FIELDS.has(field) ? 200 : 1000;
+  if (typeof value !== "string" || value.length < min || value.length > max) {
+    return `must be a string of ${min} to ${max} characters${nullable ? " or null" : ""}`;
+  }
+  return storableText(value) ? null : "must not contain NUL characters or lone surrogates";
+}
+
+function timeProblem(value: unknown, nullable: boolean): string | null {
+  if (value === null && nullable) return null;
+  const t = validTime(value);
+  if (t === null) return `must be a valid Date${nullable ? " or null" : ""}, got ${describeValue(value)}`;
+  return storableTime(t) ? null : "must be between 1970-01-01 and 9999-12-31";
+}
+
+/**
+ * The record a store should hold, or `ApiKeyError` `INVALID_INPUT` naming the first bad field
+ * (`error.field`) before anything is stored. Every store this package ships calls it first in
+ * `insert` and stores what it returns, so all of them keep and refuse the same records.
+ *
+ * Lenient where nothing is lost: a nullable field that is absent (`undefined`) is `null`, and a
+ * revoked record without a `revokedReason` gets `"revoked"` (a reason without `revokedAt` is
+ * dropped). Refused:
+ * - `id`, `accountId`, `hash`: not strings of 1 to 200 (ids) or 1 to 1000 (hash) characters; the
+ *   ids are capped at the longest the key manager takes (a longer one could never be revoked
+ *   through it);
+ * - `name`, `hint` (and `environment`, `createdBy`, `revokedReason`, `rotatedFromId`, or `null`):
+ *   not strings of at most 1000 characters (`name` and `hint` may be empty, the others not);
+ * - any string holding a NUL or a lone surrogate (PostgreSQL refuses the first, UTF-8 drivers
+ *   silently change the second);
+ * - `permissions` other than `"all"` or `"read-only"`;
+ * - `createdAt` (and `lastUsedAt`, `revokedAt`, `expiresAt`, or `null`) that is not a valid
+ *   `Date` between 1970-01-01 and 9999-12-31 (an Invalid Date compares false with every time, so
+ *   a key could never count as revoked or expired);
+ * - `metadata` that is not a JSON object or `null` (see {@link metadataProblem}).
+ * @internal
+ */
+export function storableRecord(record: unknown): ApiKeyRecord {
+  const fail = (field: string, problem: string): never => {
+    throw new ApiKeyError("INVALID_INPUT", `insert: field "${field}" ${problem}`, { field });
+  };
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    throw new ApiKeyError("INVALID_INPUT", "insert expects an ApiKeyRecord object", { field: "record" });
+  }
+  const given = record as Record<keyof ApiKeyRecord, unknown>;
+  const nullable = (field: keyof ApiKeyRecord): unknown => (given[field] === undefined ? null : given[field]);
+  const r: Record<keyof ApiKeyRecord, unknown> = {
+    id: given.id,
+    accountId: given.accountId,
+    name: given.name,
+    hash: given.hash,
+    hint: given.hint,
+    environment: nullable("environment"),
+    permissions: given.permissions,
+    createdAt: given.createdAt,
+    createdBy: nullable("createdBy"),
+    lastUsedAt: nullable("lastUsedAt"),
+    revokedAt: nullable("revokedAt"),
+    revokedReason: nullable("revokedReason"),
+    expiresAt: nullable("expiresAt"),
+    rotatedFromId: nullable("rotatedFromId"),
+    metadata: nullable("metadata"),
+  };
+  // A revoked record always says why (the stores read "revoked" for a missing reason anyway).
+  if (r.revokedAt === null) r.revokedReason = null;
+  else if (r.revokedReason === null) r.revokedReason = "revoked";
+  const texts: [keyof ApiKeyRecord, boolean, number][] = [
+    ["id", false, 1],
+    ["accountId", false, 1],
+    ["hash", false, 1],
+    ["name", false, 0],
+    ["hint", false, 0],
+    ["environment", true, 1],
+    ["createdBy", true, 1],
+    ["revokedReason", true, 1],
+    ["rotatedFromId", true, 1],
+  ];
+  for (const [field, canBeNull, min] of texts) {
+    const problem = textProblem(field, r[field], canBeNull, min);
+    if (problem !== null) fail(field, problem);
+  }
+  if (r.permissions !== "all" && r.permissions !== "read-only") fail("permissions", 'must be "all" or "read-only"');
+  const times: [keyof ApiKeyRecord, boolean][] = [
+    ["createdAt", false],
+    ["lastUsedAt", true],
+    ["revokedAt", true],
+    ["expiresAt", true],
+  ];
+  for (const [field, canBeNull] of times) {
+    const problem = timeProblem(r[field], canBeNull);
+    if (problem !== null) fail(field, problem);
+  }
+  if (r.metadata !== null) {
+    const problem = metadataProblem(r.metadata);
+    if (problem !== null) fail("metadata", problem);
+  }
+  return r as unknown as ApiKeyRecord;
+}
+
 /**
  * The time a revocation takes effect (ms since the epoch): `options.at`, or now when it is
  * absent. An `at` that is not a valid Date throws `INVALID_INPUT` naming `at`, so a store checks
@@ -179,7 +337,23 @@ export function revokeTime(options: RevokeOptions | null | undefined, now: () =>
   if (t === null) {
     throw new ApiKeyError("INVALID_INPUT", `revoke: option "at" must be a valid Date, got ${describeValue(at)}`, { field: "at" });
   }
+  if (!storableTime(t)) {
+    throw new ApiKeyError("INVALID_INPUT", 'revoke: option "at" must be between 1970-01-01 and 9999-12-31', { field: "at" });
+  }
   return t;
+}
+
+/**
+ * The reason a revocation records: `options.reason`, or `"revoked"` when it is absent. Anything
+ * but a string of 1 to 1000 storable characters throws `INVALID_INPUT` naming `reason`, so a store
+ * checks it before touching anything. @internal
+ */
+export function revokeReason(options: RevokeOptions | null | undefined): string {
+  const reason: unknown = options?.reason;
+  if (reason === undefined) return "revoked";
+  const problem = textProblem("reason", reason, false);
+  if (problem !== null) throw new ApiKeyError("INVALID_INPUT", `revoke: option "reason" ${problem}`, { field: "reason" });
+  return reason as string;
 }
 
 /**
@@ -194,7 +368,7 @@ export function latestUsage(batch: readonly ApiKeyUsage[]): Map<string, number> 
     if (typeof entry !== "object" || entry === null) continue;
     const { id, lastUsedAt } = entry as { id?: unknown; lastUsedAt?: unknown };
     const t = validTime(lastUsedAt);
-    if (typeof id !== "string" || t === null) continue;
+    if (typeof id !== "string" || t === null || !storableTime(t)) continue;
     if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);
   }
   return latest;

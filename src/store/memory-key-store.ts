@@ -4,8 +4,10 @@
 import { ApiKeyError } from "../errors.js";
 import { hexToLatin1 } from "../hash/digest.js";
 import {
+  storableRecord,
   copyRecord,
   latestUsage,
+  revokeReason,
   revokeTime,
   type ApiKeyRecord,
   type ApiKeyRevocation,
@@ -39,7 +41,13 @@ export class MemoryKeyStore implements KeyStore {
     return this.byId.size;
   }
 
-  async insert(record: ApiKeyRecord): Promise<void> {
+  /**
+   * Store a copy of `record`. Refuses a malformed record (`INVALID_INPUT`, naming the field: an
+   * Invalid Date, unknown permissions, a missing id, …) and a stored id or hash (`DUPLICATE_KEY`);
+   * either way nothing is stored.
+   */
+  async insert(given: ApiKeyRecord): Promise<void> {
+    const record = storableRecord(given);
     if (this.byId.has(record.id)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this id is already stored");
     if (this.byHash.has(record.hash)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this hash is already stored");
     const copy = copyRecord(record);
@@ -75,11 +83,12 @@ export class MemoryKeyStore implements KeyStore {
     // Checked first: an Invalid Date stored here would never count as revoked, nor let a later
     // revoke take its place.
     const at = revokeTime(options);
+    const reason = revokeReason(options);
     const r = this.byId.get(id);
     if (r === undefined) return null;
     if (r.revokedAt === null || at < r.revokedAt.getTime()) {
       // Replace rather than mutate: a lookup in flight keeps the object it already had.
-      const next = { ...r, revokedAt: new Date(at), revokedReason: options?.reason ?? "revoked" };
+      const next = { ...r, revokedAt: new Date(at), revokedReason: reason };
       this.byId.set(id, next);
       this.byHash.set(next);
       const revocation = { id, hash: next.hash };

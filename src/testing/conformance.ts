@@ -17,6 +17,15 @@ export interface KeyStoreConformanceOptions {
   announcementTimeoutMs?: number;
   /** `describe` and `it` of your test runner. Default: vitest's (or test globals under CommonJS). */
   runner?: Partial<TestRunner>;
+  /**
+   * Also hold the store to the input checks every store of this package makes (default `false`):
+   * `revoke` refuses an `at` that is not a valid Date and `recordUsage` skips such times, `insert` refuses a malformed record (bad or out-of-range dates, wrong types, NUL characters,
+   * unknown permissions, metadata that is not a JSON object) with `INVALID_INPUT` and stores
+   * nothing, takes absent nullable fields as `null`, keeps dates from 1970 to 9999, and `revoke`
+   * refuses a `reason` that is not a non-empty string. Not part of the KeyStore contract of
+   * DESIGN §6, so a store of your own passes without it; turn it on if yours checks input too.
+   */
+  strictInput?: boolean;
 }
 
 class ConformanceFailure extends Error {
@@ -109,6 +118,46 @@ function badDates(): [label: string, value: unknown][] {
   ];
 }
 
+/**
+ * Records no store may take, each as [what is wrong, the field, the record's changes]. Every one
+ * keeps a valid id and hash unless those are the field, so "nothing stored" can be read back.
+ */
+function malformedRecords(): [label: string, field: string, overrides: Record<string, unknown>][] {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  return [
+    ["createdAt an Invalid Date", "createdAt", { createdAt: new Date("garbage") }],
+    ["createdAt a date string", "createdAt", { createdAt: "2030-01-01T00:00:00.000Z" }],
+    ["createdAt a number", "createdAt", { createdAt: Date.now() }],
+    ["createdAt null", "createdAt", { createdAt: null }],
+    ["createdAt before 1970", "createdAt", { createdAt: new Date(-1) }],
+    ["createdAt after 9999", "createdAt", { createdAt: new Date("+010000-01-01T00:00:00.000Z") }],
+    ["expiresAt an Invalid Date", "expiresAt", { expiresAt: new Date(Number.NaN) }],
+    ["expiresAt a date string", "expiresAt", { expiresAt: "2030-01-01T00:00:00.000Z" }],
+    ["expiresAt after 9999", "expiresAt", { expiresAt: new Date(8.64e15) }],
+    ["lastUsedAt an Invalid Date", "lastUsedAt", { lastUsedAt: new Date("garbage") }],
+    ["revokedAt an Invalid Date", "revokedAt", { revokedAt: new Date("garbage"), revokedReason: "revoked" }],
+    ["permissions not all or read-only", "permissions", { permissions: "readonly" }],
+    ["permissions missing", "permissions", { permissions: undefined }],
+    ["an empty id", "id", { id: "" }],
+    ["an id that is not a string", "id", { id: 42 }],
+    ["an id over 200 characters", "id", { id: `key_${"x".repeat(200)}` }],
+    ["an empty accountId", "accountId", { accountId: "" }],
+    ["an empty hash", "hash", { hash: "" }],
+    ["a hash that is null", "hash", { hash: null }],
+    ["a missing hint", "hint", { hint: undefined }],
+    ["a NUL in the name", "name", { name: "CI\u0000" }],
+    ["a lone surrogate in the name", "name", { name: "CI \uD800" }],
+    ["an empty environment", "environment", { environment: "" }],
+    ["a createdBy that is not a string", "createdBy", { createdBy: 7 }],
+    ["metadata an array", "metadata", { metadata: ["a"] }],
+    ["metadata a string", "metadata", { metadata: "{}" }],
+    ["metadata with a BigInt", "metadata", { metadata: { n: BigInt(1) } }],
+    ["metadata with a cycle", "metadata", { metadata: cyclic }],
+    ["metadata with a NUL", "metadata", { metadata: { team: "a\u0000b" } }],
+  ];
+}
+
 async function rejectsDuplicate(promise: Promise<unknown>, what: string): Promise<void> {
   try {
     await promise;
@@ -138,6 +187,8 @@ export function runKeyStoreConformance(
   options: KeyStoreConformanceOptions = {},
 ): void {
   const { describe, it } = testRunner(options.runner);
+  // Cases of the input checks this package's stores make: run only when asked for.
+  const strict: typeof it = options.strictInput === true ? it : () => undefined;
   const withStore = (fn: (store: KeyStore) => Promise<void>) => async () => {
     const store = await makeStore();
     try {
@@ -153,6 +204,56 @@ export function runKeyStoreConformance(
       await store.insert(record);
       sameRecord(await store.getByHash(record.hash), record, "getByHash");
       sameRecord(await store.getById(record.id), record, "getById");
+    }));
+
+    strict("insert refuses a malformed record (INVALID_INPUT) and stores nothing of it", withStore(async (store) => {
+      const valid = makeTestRecord();
+      for (const [label, field, overrides] of malformedRecords()) {
+        const bad = { ...valid, ...overrides } as unknown as ApiKeyRecord;
+        const error = await failure(() => store.insert(bad));
+        check(error !== undefined, `insert of a record with ${label} was accepted`);
+        check(isApiKeyError(error) && error.code === "INVALID_INPUT", `insert of a record with ${label}: expected an ApiKeyError INVALID_INPUT (field ${field}), got ${String(error)}`);
+        check((await store.getById(valid.id)) === null, `insert of a record with ${label} stored it (getById)`);
+        check((await store.getByHash(valid.hash)) === null, `insert of a record with ${label} stored it (getByHash)`);
+        check((await store.listByAccount(valid.accountId)).length === 0, `insert of a record with ${label} stored it (listByAccount)`);
+      }
+      for (const value of [null, undefined, "key", 42]) {
+        const error = await failure(() => store.insert(value as unknown as ApiKeyRecord));
+        check(isApiKeyError(error) && error.code === "INVALID_INPUT", `insert of ${String(value)}: expected an ApiKeyError INVALID_INPUT, got ${String(error)}`);
+      }
+      // Nothing half-stored: the valid record goes in under the same id and hash afterwards.
+      await store.insert(valid);
+      sameRecord(await store.getById(valid.id), valid, "the valid record after refused ones");
+      check((await store.listByAccount(valid.accountId)).length === 1, "the account lists more than the valid record");
+    }));
+
+    strict("insert keeps a revoked record with its reason, absent nullable fields as null, and dates at the edges of the range", withStore(async (store) => {
+      const revoked = makeTestRecord({ revokedAt: new Date(Date.now() - 60_000), revokedReason: "rotated" });
+      await store.insert(revoked);
+      sameRecord(await store.getById(revoked.id), revoked, "a record inserted revoked");
+      // A record written without the nullable fields (plain JavaScript, an older schema): all null,
+      // and a revoked one without a reason reads "revoked".
+      const sparse = makeTestRecord({ revokedAt: new Date(Date.now() - 30_000) }) as unknown as Record<string, unknown>;
+      for (const field of ["createdBy", "lastUsedAt", "revokedReason", "expiresAt", "rotatedFromId", "metadata"]) delete sparse[field];
+      await store.insert(sparse as unknown as ApiKeyRecord);
+      const read = await store.getById(sparse.id as string);
+      check(read !== null, "a record without its nullable fields was not stored");
+      check(read.createdBy === null && read.lastUsedAt === null && read.expiresAt === null && read.rotatedFromId === null && read.metadata === null, "absent nullable fields did not read back as null");
+      check(read.revokedReason === "revoked" && sameTime(read.revokedAt, sparse.revokedAt as Date), "a revoked record without a reason did not read back as revoked");
+      const edges = makeTestRecord({ createdAt: new Date(0), expiresAt: new Date("9999-12-31T23:59:59.999Z") });
+      await store.insert(edges);
+      sameRecord(await store.getByHash(edges.hash), edges, "a record with dates at the edges of the range");
+    }));
+
+    strict("revoke refuses a reason that is not a non-empty string (INVALID_INPUT), changing nothing", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      for (const reason of ["", 42, null]) {
+        const error = await failure(() => store.revoke(record.id, { reason: reason as string }));
+        check(isApiKeyError(error) && error.code === "INVALID_INPUT", `revoke with ${JSON.stringify(reason)} as reason: expected an ApiKeyError INVALID_INPUT, got ${String(error)}`);
+      }
+      const after = await store.getById(record.id);
+      check(after !== null && after.revokedAt === null && after.revokedReason === null, "a refused revoke changed the record");
     }));
 
     it("answers null for an unknown hash or id", withStore(async (store) => {
@@ -214,7 +315,7 @@ export function runKeyStoreConformance(
       check(now.revokedReason === "revoked", "revoke now did not take its reason");
     }));
 
-    it("revoke refuses an `at` that is not a valid Date (INVALID_INPUT), and the key stays unrevoked and revocable", withStore(async (store) => {
+    strict("revoke refuses an `at` that is not a valid Date (INVALID_INPUT), and the key stays unrevoked and revocable", withStore(async (store) => {
       const record = makeTestRecord();
       await store.insert(record);
       for (const [label, at] of badDates()) {
@@ -235,7 +336,7 @@ export function runKeyStoreConformance(
       check(after.revokedAt instanceof Date && Number.isFinite(after.revokedAt.getTime()), "revokedAt is not a valid Date");
     }));
 
-    it("last used skips entries whose lastUsedAt is not a valid Date, writing the rest of the batch", withStore(async (store) => {
+    strict("last used skips entries whose lastUsedAt is not a valid Date, writing the rest of the batch", withStore(async (store) => {
       const a = makeTestRecord();
       const b = makeTestRecord();
       await store.insert(a);

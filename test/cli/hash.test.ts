@@ -39,6 +39,16 @@ describe("fluenzr-keys hash", () => {
     }
   });
 
+  it("a pepper pasted into --pepper-env instead of a variable name is refused without being printed", () => {
+    for (const pasted of ["s3cr3t/pepper+value==", "flz_sk_AbCdEfGhIjKlMnOpQrStUvWxYz012345"]) {
+      const run = runCli(["hash", "--pepper-env", pasted], { input: key });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('"--pepper-env"');
+      expect(run.stdout + run.stderr).not.toContain(pasted);
+      expect(run.stdout + run.stderr).not.toContain(pasted.slice(7, 20));
+    }
+  });
+
   it("a bad pepper version exits 2 naming the flag", () => {
     const run = runCli(["hash", "--pepper-env", "P", "--pepper-version", "v 1"], { input: key, env: { P: "secret" } });
     expect(run.code).toBe(2);

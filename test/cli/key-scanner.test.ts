@@ -31,6 +31,15 @@ describe("createKeyScanner", () => {
     ]);
   });
 
+  it("finds a key right after an escaped line break or tab (JSON strings, log lines), at every chunk boundary", () => {
+    const text = `{"env": "A=1\\n${a.key}\\n${b.key}", "t": "\\t${c.key}\\r${plain.key}"}\n`;
+    const expected = [a, b, c, plain].map((k) => ({ line: 1, endLine: 1, hint: k.hint, environment: k.environment }));
+    expect(scan(text)).toEqual(expected);
+    for (const size of [1, 2, 3, 5]) expect(scan(text, size, 1)).toEqual(expected);
+    // A letter that is not an escape still glues: "xn" + key, or "\\x" + key.
+    expect(scan(`xn${a.key} \\x${b.key}`)).toEqual([]);
+  });
+
   it("finds a key cut at every possible chunk boundary, exactly once, with the right line", () => {
     const text = `x\ny ${a.key} z\n${"w".repeat(30)}\n${b.key}\n`;
     const expected = scan(text);

@@ -1,7 +1,7 @@
 // `fluenzr-keys scan --staged` in a real temporary git repository (issue 6: "what git is about to
 // commit"), and the documented pre-commit hook line blocking a commit that carries a key.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +88,51 @@ describe("fluenzr-keys scan --staged", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe(`deep/folder/with space.md:3: ${key.hint}\n`);
     expect(run.stderr).toContain("1 binary skipped");
+  });
+
+  it("scans a file whose type changed: a symbolic link replaced by a file with a key", () => {
+    const dir = repo();
+    symlinkSync("elsewhere.txt", join(dir, "config.env"));
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "--no-verify", "-m", "link");
+    unlinkSync(join(dir, "config.env"));
+    write(dir, "config.env", `API_KEY=${key.key}\n`);
+    git(dir, "add", "config.env");
+    const run = runCli(["scan", "--staged"], { cwd: dir, env: GIT_ENV });
+    expect(run.stdout).toBe(`config.env:1: ${key.hint}\n`);
+    expect(run.code).toBe(1);
+  });
+
+  it("reads files whose names look like git revision syntax (0:notes, 2:x) from the index, not another file", () => {
+    const dir = repo();
+    write(dir, "0:notes", `${key.key}\n`);
+    write(dir, "notes", "nothing here\n");
+    write(dir, "2:x", `x\n${key.key}\n`);
+    git(dir, "add", ".");
+    const run = runCli(["scan", "--staged"], { cwd: dir, env: GIT_ENV });
+    expect(run.stderr).not.toContain("cannot read");
+    expect(run.stdout).toBe(`0:notes:1: ${key.hint}\n2:x:2: ${key.hint}\n`);
+    expect(run.code).toBe(1);
+  });
+
+  it("a commit of many files is scanned in one pass (one git process, not one per file), empty and large files included", () => {
+    const dir = repo();
+    for (let i = 0; i < 600; i++) write(dir, `many/f${String(i).padStart(3, "0")}.txt`, i === 0 ? "" : `file ${i}\n`);
+    const big = "lorem ipsum dolor sit amet\n".repeat(200_000); // 5.4 MB: several pipe reads
+    write(dir, "many/zz-big.log", `${big}${key.key}\n${big}`);
+    write(dir, "many/f300.txt", `file 300\n${key.key}`); // no newline at the end
+    git(dir, "add", ".");
+    const started = Date.now();
+    const run = runCli(["scan", "--staged", "--json"], { cwd: dir, env: GIT_ENV });
+    const elapsed = Date.now() - started;
+    expect(run.stderr).toContain("601 files scanned");
+    expect(run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; line: number })).toEqual([
+      expect.objectContaining({ file: "many/f300.txt", line: 2 }),
+      expect.objectContaining({ file: "many/zz-big.log", line: 200_001 }),
+    ]);
+    expect(run.code).toBe(1);
+    // One process per file took about 25 ms each here (15 s for 600 files); one batch takes well under a second.
+    expect(elapsed).toBeLessThan(8_000);
   });
 
   it("outside a git repository it is a usage error (exit 2) that says so", () => {

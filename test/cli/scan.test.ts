@@ -1,12 +1,13 @@
 // `fluenzr-keys scan` through the real binary (issue 6): file:line and hint only, never the key;
 // exit 1 when found, 0 when clean, 2 on usage errors; binary files, node_modules and .git skipped.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/index.js";
 import { createSeededRandom } from "../../src/testing/index.js";
-import { ensureCliBuilt, runCli } from "./cli-process.js";
+import { CLI, ensureCliBuilt, runCli } from "./cli-process.js";
 
 beforeAll(ensureCliBuilt);
 
@@ -178,5 +179,24 @@ describe("fluenzr-keys scan", () => {
     expect(run.stderr).toContain(`cannot read ${missing}: no such file or directory`);
     const dir = tree({ "k.txt": k1.key });
     expect(runCli(["scan", missing, dir]).code).toBe(1);
+  });
+  it("a path named on the command line that is a pipe (a FIFO, or bash's <(command)) is read, not skipped", () => {
+    const dir = tree({ "content.txt": `API_KEY=${k2.key}\n` });
+    // The writer runs beside the scanner, as with `fluenzr-keys scan <(git show HEAD:app.env)`.
+    // If the scanner never opens the pipe, the writer would wait forever: it is stopped after the scan.
+    const script =
+      `mkfifo pipe || exit 99; cat content.txt > pipe 2>/dev/null & writer=$!; ` +
+      `"${process.execPath}" "${CLI}" scan pipe; code=$?; kill $writer 2>/dev/null; exit $code`;
+    const run = spawnSync("sh", ["-c", script], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+    expect(run.stdout).toBe(`pipe:1: ${k2.hint}\n`);
+    expect(run.status).toBe(1);
+    expectNoKeyIn(run.stdout + run.stderr);
+  });
+
+  it("a key passed by mistake as the path is not printed in the error", () => {
+    const run = runCli(["scan", k3.key]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("cannot read (a path that looks like an API key, not shown): no such file or directory");
+    expectNoKeyIn(run.stdout + run.stderr);
   });
 });

@@ -260,6 +260,68 @@ describe("createUsageMonitor (DESIGN §8, spec 'Monitoring')", () => {
     });
   });
 
+  describe("time: each event's own, unless a clock is given", () => {
+    it("a monitor without a clock follows an authenticator's fake clock (DESIGN §10 gives the clock to the authenticator)", async () => {
+      const clock = createFakeClock(Date.UTC(2025, 5, 1));
+      const alerts: UsageAlert[] = [];
+      const monitor = createUsageMonitor({ onAlert: (a) => alerts.push(a) }); // no clock here
+      const store = new MemoryKeyStore();
+      const manager = createKeyManager({ store, clock });
+      const auth = createApiKeyAuth({ store, clock, onEvent: monitor.record });
+      const admin = { id: "usr_admin", admin: true };
+      const created = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+      const call = (ip: string) => auth.authenticate({ authorization: `Bearer ${created.key}`, method: "GET", ip });
+
+      await call("10.0.0.1");
+      clock.advance(31 * DAY);
+      await call("10.0.0.1"); // dormant for 31 days on the authenticator's clock
+      expect(alerts.map((a) => a.type)).toEqual(["dormant_key_used"]);
+      expect(alerts[0]?.message).toContain("after 31 days without use");
+      expect(monitor.lastSeen(created.record.id)?.getTime()).toBe(clock.now());
+
+      clock.advance(2 * HOUR); // past the learning window, on the same clock
+      for (let i = 0; i < 10; i++) await call(`198.51.100.${i}`);
+      expect(alerts.map((a) => a.type)).toEqual(["dormant_key_used", "new_addresses_spike"]);
+      await auth.close();
+    });
+
+    it("hand-made events carry their time: a scripted stream raises its alerts without any clock", () => {
+      const alerts: UsageAlert[] = [];
+      const monitor = createUsageMonitor({ onAlert: (a) => alerts.push(a) });
+      const clock = createFakeClock(Date.UTC(2024, 0, 1));
+      monitor.record(event(clock, { keyId: "key_old" }));
+      clock.advance(40 * DAY);
+      monitor.record(event(clock, { keyId: "key_old" }));
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ type: "dormant_key_used", previousUseAt: new Date(Date.UTC(2024, 0, 1)) });
+      // Two bursts of 20 an hour apart: two alerts (the cool-down of 15 min is over), not one.
+      for (const _ of [1, 2]) {
+        for (let i = 0; i < 20; i++) monitor.record(event(clock, { reason: "unknown", keyId: null, ip: "203.0.113.9" }));
+        clock.advance(HOUR);
+      }
+      expect(alerts.map((a) => a.type)).toEqual(["dormant_key_used", "invalid_key_burst", "invalid_key_burst"]);
+    });
+
+    it("a primed key learns its addresses from its next request on, on the events' time line", () => {
+      const alerts: UsageAlert[] = [];
+      const monitor = createUsageMonitor({ onAlert: (a) => alerts.push(a) });
+      const clock = createFakeClock(Date.UTC(2024, 0, 1)); // long before the real now
+      monitor.prime([{ id: "key_a", lastUsedAt: new Date(clock.now() - DAY) }]);
+      monitor.record(event(clock, { keyId: "key_a", ip: "10.0.0.1" }));
+      clock.advance(2 * HOUR);
+      for (let i = 0; i < 10; i++) monitor.record(event(clock, { keyId: "key_a", ip: `198.51.100.${i}` }));
+      expect(alerts.map((a) => a.type)).toEqual(["new_addresses_spike"]);
+    });
+
+    it("a short dormancy is told in minutes, not as 0 h", () => {
+      const w = watch({ dormantKeyUsed: { afterMs: 10 * MIN } });
+      w.monitor.record(event(w.clock, {}));
+      w.clock.advance(25 * MIN);
+      w.monitor.record(event(w.clock, {}));
+      expect(w.alerts[0]?.message).toBe("API key flz_sk_prod_…Ab12 (key_a) was used from 198.51.100.7 after 25 min without use");
+    });
+  });
+
   describe("wiring and robustness", () => {
     it("record is bound: it can be passed around alone", () => {
       const w = watch();
@@ -311,6 +373,14 @@ describe("createUsageMonitor (DESIGN §8, spec 'Monitoring')", () => {
       [{ onAlert: () => {}, limits: { keys: 0 } }, "limits.keys"],
       [{ onAlert: () => {}, clock: Date }, "clock"],
       [{ onAlert: () => {}, treshold: 3 }, "treshold"],
+      // A field of the wrong type inside an option that may also be `false` is named itself.
+      [{ onAlert: () => {}, invalidKeyBurst: { threshold: "20" } }, "invalidKeyBurst.threshold"],
+      [{ onAlert: () => {}, newAddressesSpike: { windowMs: "1h" } }, "newAddressesSpike.windowMs"],
+      [{ onAlert: () => {}, dormantKeyUsed: { afterMs: null } }, "dormantKeyUsed.afterMs"],
+      [{ onAlert: () => {}, invalidKeyBurst: { treshold: 3 } }, "invalidKeyBurst.treshold"],
+      [{ onAlert: () => {}, invalidKeyBurst: true }, "invalidKeyBurst"],
+      // A clock is read once at setup: one that gives no number would stop every window.
+      [{ onAlert: () => {}, clock: { now: (): string => "soon" } }, "clock"],
     ])("bad options %j throw INVALID_OPTIONS naming %s", (options, name) => {
       try {
         createUsageMonitor(options as never);

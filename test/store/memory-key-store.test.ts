@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createApiKeyAuth, generateApiKey, hashApiKey, MemoryKeyStore } from "../../src/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
 
-runKeyStoreConformance("MemoryKeyStore", () => new MemoryKeyStore());
+runKeyStoreConformance("MemoryKeyStore", () => new MemoryKeyStore(), { strictInput: true });
 
 describe("MemoryKeyStore", () => {
   it("counts what it holds (bounded only by the caller)", async () => {
@@ -66,9 +66,10 @@ describe("MemoryKeyStore", () => {
       `sha256:${hex}0`,
       "h1",
       "sha256:",
-      "",
     ];
     for (const hash of hashes) await store.insert(makeTestRecord({ hash }));
+    // An empty hash is no hash: refused with the other malformed records (see the conformance suite).
+    await expect(store.insert(makeTestRecord({ hash: "" }))).rejects.toMatchObject({ code: "INVALID_INPUT", field: "hash" });
     for (const hash of hashes) expect((await store.getByHash(hash))?.hash).toBe(hash);
     expect(await store.getByHash(`sha256:${"cd".repeat(32)}`)).toBeNull();
     await expect(store.insert(makeTestRecord({ hash: `sha256:${hex}` }))).rejects.toMatchObject({ code: "DUPLICATE_KEY" });

@@ -18,7 +18,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-runKeyStoreConformance("PostgresKeyStore on PGlite (in memory)", () => store);
+runKeyStoreConformance("PostgresKeyStore on PGlite (in memory)", () => store, { strictInput: true });
 
 describe("PostgresKeyStore on PGlite", () => {
   it("migrate() is idempotent and versioned", async () => {

@@ -10,8 +10,9 @@ import type { CliIo } from "../io.js";
 import { guardBinary } from "../scan/binary-guard.js";
 import { createKeyScanner, type KeyFinding } from "../scan/key-scanner.js";
 import { readFileChunks } from "../scan/read-file-chunks.js";
-import { GitError, listStagedFiles, readStagedBlob } from "../scan/staged-files.js";
+import { GitError, listStagedFiles, readStagedBlobs } from "../scan/staged-files.js";
 import { describeFsError, walkFiles } from "../scan/walk-files.js";
+import { displayPath } from "../redact.js";
 import { UsageError } from "../usage-error.js";
 
 /** Running totals of one scan. */
@@ -24,7 +25,44 @@ interface Tally {
   problems: number;
 }
 
-/** Scan one source, fed by `feed`; prints findings as they are confirmed. */
+/** One file (or stdin) being scanned: bytes in, findings printed as they are confirmed. */
+interface SourceScan {
+  push(chunk: Uint8Array): void;
+  /** The source ended; `problem` says why it could not be read to its end, if so. */
+  end(problem?: string): void;
+}
+
+function openSource(path: string, io: CliIo, json: boolean, tally: Tally, format: KeyFormat): SourceScan {
+  const name = displayPath(path, format);
+  let found = 0;
+  const report = (f: KeyFinding): void => {
+    found++;
+    if (json) io.out(`${JSON.stringify({ file: name, line: f.line, endLine: f.endLine, hint: f.hint, environment: f.environment })}\n`);
+    else io.out(`${name}:${f.line}: ${f.hint}${f.endLine > f.line ? ` (split across lines ${f.line}-${f.endLine})` : ""}\n`);
+  };
+  const scanner = guardBinary(createKeyScanner({ onFinding: report, format }));
+  return {
+    push(chunk) {
+      tally.bytes += chunk.length;
+      scanner.push(chunk);
+    },
+    end(problem) {
+      if (problem !== undefined) {
+        tally.problems++;
+        io.err(`fluenzr-keys scan: cannot read ${name}: ${problem}\n`);
+      }
+      scanner.end(); // after a read error too: keys in the part that was read still count
+      if (problem === undefined) {
+        if (scanner.binary) tally.binary++;
+        else tally.files++;
+      }
+      tally.keys += found;
+      if (found > 0) tally.filesWithKeys++;
+    },
+  };
+}
+
+/** Scan one source, fed by `feed`. */
 async function scanSource(
   name: string,
   feed: (push: (chunk: Uint8Array) => void) => void | Promise<void>,
@@ -33,31 +71,14 @@ async function scanSource(
   tally: Tally,
   format: KeyFormat,
 ): Promise<void> {
-  let found = 0;
-  const report = (f: KeyFinding): void => {
-    found++;
-    if (json) io.out(`${JSON.stringify({ file: name, line: f.line, endLine: f.endLine, hint: f.hint, environment: f.environment })}\n`);
-    else io.out(`${name}:${f.line}: ${f.hint}${f.endLine > f.line ? ` (split across lines ${f.line}-${f.endLine})` : ""}\n`);
-  };
-  const scanner = guardBinary(createKeyScanner({ onFinding: report, format }));
-  let failed = false;
+  const source = openSource(name, io, json, tally, format);
+  let problem: string | undefined;
   try {
-    await feed((chunk) => {
-      tally.bytes += chunk.length;
-      scanner.push(chunk);
-    });
+    await feed((chunk) => source.push(chunk));
   } catch (error) {
-    failed = true;
-    tally.problems++;
-    io.err(`fluenzr-keys scan: cannot read ${name}: ${error instanceof GitError ? error.message : describeFsError(error)}\n`);
+    problem = describeFsError(error);
   }
-  scanner.end(); // after a read error too: keys in the part that was read still count
-  if (!failed) {
-    if (scanner.binary) tally.binary++;
-    else tally.files++;
-  }
-  tally.keys += found;
-  if (found > 0) tally.filesWithKeys++;
+  source.end(problem);
 }
 
 function plural(n: number, word: string): string {
@@ -76,7 +97,8 @@ export const scanCommand: CliCommand = {
   ],
   details: `Folders are scanned recursively (default: the current folder), skipping node_modules,
 .git, symbolic links inside folders, and binary files (a NUL byte in the first 8000 bytes).
-"-" reads stdin. Keys are confirmed by their checksum, so look-alike strings are not reported
+"-" reads stdin; a path that is not a folder is read as it is (a file, or a pipe: scan <(cmd)).
+Keys are confirmed by their checksum, so look-alike strings are not reported
 (with --no-checksum every string of the format's shape is).
 A key broken by line breaks (LF or CRLF, each followed by up to 40 spaces or tabs of
 indentation) is found too, and reported at the line where it starts.
@@ -108,8 +130,21 @@ CI step:
         if (error instanceof GitError) throw new UsageError(`"--staged" needs a git repository: ${error.message}`, "scan");
         throw error;
       }
-      for (const path of listing.paths) {
-        await scanSource(path, (push) => readStagedBlob(listing.root, path, push), io, json, tally, format);
+      let current: SourceScan | undefined;
+      try {
+        await readStagedBlobs(listing.root, listing.files, {
+          start: (file) => (current = openSource(file.path, io, json, tally, format)),
+          chunk: (bytes) => current?.push(bytes),
+          end: (problem) => {
+            current?.end(problem);
+            current = undefined;
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof GitError)) throw error;
+        current?.end(error.message);
+        tally.problems++;
+        io.err(`fluenzr-keys scan: cannot read the staged files: ${error.message}\n`);
       }
     } else {
       const targets = args.positionals.length > 0 ? args.positionals : ["."];
@@ -122,7 +157,7 @@ CI step:
         }
         const onProblem = (p: { path: string; message: string }): void => {
           tally.problems++;
-          io.err(`fluenzr-keys scan: cannot read ${p.path}: ${p.message}\n`);
+          io.err(`fluenzr-keys scan: cannot read ${displayPath(p.path, format)}: ${p.message}\n`);
         };
         for (const file of walkFiles(target, onProblem)) {
           await scanSource(file, (push) => readFileChunks(file, push), io, json, tally, format);

@@ -45,6 +45,12 @@ function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
+// An escaped line break or tab just before a key (`"a\\nflz_sk_…"` in JSON, a log line, a
+// quoted .env) separates it from the text before, though `n`, `r` and `t` are letters.
+function isEscapeBoundary(prev: number, beforePrev: number): boolean {
+  return beforePrev === 92 && (prev === 110 || prev === 114 || prev === 116);
+}
+
 function countNewlines(text: string, from: number, to: number): number {
   let n = 0;
   for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) n++;
@@ -71,6 +77,7 @@ export function createKeyScanner(options: KeyScannerOptions): KeyScanner {
   let text = ""; // the carried tail plus new bytes
   let base = 0; // absolute offset of text[0]
   let before = -1; // char code just before text[0]; -1 at the start of the stream
+  let beforePrev = -1; // and the one before that
   let line = 1; // line number at absolute offset `lineAt`
   let lineAt = 0;
   let consumedUntil = 0; // end of the last reported key: no candidate may start inside it
@@ -90,8 +97,10 @@ export function createKeyScanner(options: KeyScannerOptions): KeyScanner {
       const start = m.index;
       const end = start + m[0].length;
       const prev = start === 0 ? before : text.charCodeAt(start - 1);
+      const prevPrev = start === 0 ? beforePrev : start === 1 ? before : text.charCodeAt(start - 2);
       const next = end < text.length ? text.charCodeAt(end) : -1;
-      const parsed = isAlnum(prev) || isAlnum(next) ? undefined : parseApiKey(joinBrokenKey(m[0]), { format });
+      const glued = (isAlnum(prev) && !isEscapeBoundary(prev, prevPrev)) || isAlnum(next);
+      const parsed = glued ? undefined : parseApiKey(joinBrokenKey(m[0]), { format });
       if (parsed === undefined || !parsed.ok) {
         regex.lastIndex = start + 1;
         continue;
@@ -107,6 +116,7 @@ export function createKeyScanner(options: KeyScannerOptions): KeyScanner {
     }
     if (final) return;
     lineOf(base + limit);
+    beforePrev = limit >= 2 ? text.charCodeAt(limit - 2) : before;
     before = text.charCodeAt(limit - 1);
     text = text.slice(limit);
     base += limit;

@@ -16,9 +16,10 @@ export interface WalkProblem {
 }
 
 /**
- * Yield the regular files under `root` (or `root` itself), in name order, depth first. Folders
- * named `node_modules` or `.git` are skipped; symbolic links inside folders are not followed
- * (no loops, no scanning outside the tree); a link given on the command line is.
+ * Yield the regular files under `root` in name order, depth first, or `root` itself when it is not
+ * a folder (a file, a pipe, a FIFO). Folders named `node_modules` or `.git` are skipped; symbolic
+ * links inside folders are not followed (no loops, no scanning outside the tree); a link given on
+ * the command line is.
  *
  * @example
  * ```ts
@@ -33,11 +34,11 @@ export function* walkFiles(root: string, onProblem: (problem: WalkProblem) => vo
     onProblem({ path: root, message: describeFsError(error) });
     return;
   }
-  if (stat.isFile()) {
-    yield root;
-    return;
-  }
   if (stat.isDirectory()) yield* walkDirectory(root, onProblem);
+  // Anything else named on the command line is read as it is: a file, or a pipe such as
+  // `scan <(git show HEAD:config.env)` (/dev/fd/63) or a FIFO. Skipping those silently would
+  // report "no API keys found" for content that was never read.
+  else yield root;
 }
 
 function* walkDirectory(dir: string, onProblem: (problem: WalkProblem) => void): Generator<string> {
@@ -56,11 +57,15 @@ function* walkDirectory(dir: string, onProblem: (problem: WalkProblem) => void):
     else if (entry.isFile()) yield path;
     else if (isUnknownType(entry)) {
       // Some file systems report no type in directory listings: ask lstat (links stay unfollowed).
+      let type;
       try {
-        if (lstatSync(path).isFile()) yield path;
+        type = lstatSync(path);
       } catch (error) {
         onProblem({ path, message: describeFsError(error) });
+        continue;
       }
+      if (type.isDirectory()) yield* walkDirectory(path, onProblem);
+      else if (type.isFile()) yield path;
     }
   }
 }

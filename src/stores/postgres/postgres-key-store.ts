@@ -8,7 +8,9 @@
  */
 import { ApiKeyError, invalidOption } from "../../errors.js";
 import {
+  storableRecord,
   latestUsage,
+  revokeReason,
   revokeTime,
   type ApiKeyRecord,
   type ApiKeyRevocation,
@@ -105,7 +107,11 @@ export class PostgresKeyStore implements KeyStore {
   private readonly names: SchemaNames;
   private readonly revocations: RevocationChannel;
   private readonly ackChannel: string;
-  private readonly confirmTimeoutMs: number | false;
+  /**
+   * How long `revoke()` waits for listening processes to confirm, or `false` (the option as
+   * given, default 2000). `createKeyManager` adds it to its store time limit for revocations.
+   */
+  readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
 
   constructor(options: PostgresKeyStoreOptions) {
@@ -144,7 +150,13 @@ export class PostgresKeyStore implements KeyStore {
     return { applied, version: SCHEMA_VERSION };
   }
 
-  async insert(record: ApiKeyRecord): Promise<void> {
+  /**
+   * Insert the record. A malformed record (an Invalid Date, unknown permissions, a NUL in a
+   * string, …) is refused with `INVALID_INPUT` naming the field before any query; a stored id or
+   * hash with `DUPLICATE_KEY`.
+   */
+  async insert(given: ApiKeyRecord): Promise<void> {
+    const record = storableRecord(given);
     try {
       await this.client.query(
         `INSERT INTO ${this.names.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
@@ -187,7 +199,9 @@ export class PostgresKeyStore implements KeyStore {
 
   async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
     const { rows } = await this.client.query(
-      `SELECT ${COLUMNS} FROM ${this.names.table} WHERE account_id = $1 ORDER BY created_at, id`,
+      // Equal times by id in code-unit order (COLLATE "C") whatever the database's collation, as
+      // the Redis store orders them.
+      `SELECT ${COLUMNS} FROM ${this.names.table} WHERE account_id = $1 ORDER BY created_at, id COLLATE "C"`,
       [accountId],
     );
     return (rows as Row[]).map(toRecord);
@@ -201,7 +215,7 @@ export class PostgresKeyStore implements KeyStore {
    */
   async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
     const at = new Date(revokeTime(options)).toISOString();
-    const reason = options?.reason ?? "revoked";
+    const reason = revokeReason(options);
     const timeoutMs = this.confirmTimeoutMs;
     // Nobody listening now: nobody to wait for. A process that starts listening after this read
     // either hears the NOTIFY or trusts its cache only from after the revocation (its cache is

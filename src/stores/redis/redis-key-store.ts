@@ -10,7 +10,9 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { ApiKeyError, invalidOption } from "../../errors.js";
 import {
+  storableRecord,
   latestUsage,
+  revokeReason,
   revokeTime,
   type ApiKeyRecord,
   type ApiKeyRevocation,
@@ -88,7 +90,11 @@ export class RedisKeyStore implements KeyStore {
   private readonly subscriber: RevocationSubscriber;
   private readonly listenersKey: string;
   private readonly ackChannel: string;
-  private readonly confirmTimeoutMs: number | false;
+  /**
+   * How long `revoke()` waits for listening processes to confirm, or `false` (the option as
+   * given, default 2000). `createKeyManager` adds it to its store time limit for revocations.
+   */
+  readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
 
   constructor(options: RedisKeyStoreOptions) {
@@ -134,7 +140,13 @@ export class RedisKeyStore implements KeyStore {
     return `${this.prefix}id:${id}`;
   }
 
-  async insert(record: ApiKeyRecord): Promise<void> {
+  /**
+   * Insert the record in one atomic step. A malformed record (an Invalid Date, unknown
+   * permissions, a NUL in a string, …) is refused with `INVALID_INPUT` naming the field before
+   * anything is sent; a stored id or hash with `DUPLICATE_KEY`.
+   */
+  async insert(given: ApiKeyRecord): Promise<void> {
+    const record = storableRecord(given);
     const stored: StoredFields = {
       id: record.id,
       accountId: record.accountId,
@@ -192,7 +204,7 @@ export class RedisKeyStore implements KeyStore {
    */
   async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
     const at = revokeTime(options);
-    const reason = options?.reason ?? "revoked";
+    const reason = revokeReason(options);
     const timeoutMs = this.confirmTimeoutMs;
     // Nobody listening now: nobody to wait for. A process that starts listening after this read
     // either hears the announcement or trusts its cache only from after the revocation (its

@@ -1,0 +1,74 @@
+// The conformance suite as a user runs it on a store of their own: a plain Map-based store written
+// from the KeyStore contract (DESIGN §6) alone, with no input checks, must pass the default suite;
+// the input checks of this package's stores are asked for only with `strictInput`.
+import { describe, expect, it } from "vitest";
+import { ApiKeyError, type ApiKeyRecord, type ApiKeyUsage, type KeyStore, type RevokeOptions } from "../../src/index.js";
+import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
+
+const copy = (r: ApiKeyRecord): ApiKeyRecord => structuredClone(r);
+
+/** What a user might write from docs/custom-key-store.md: copies in and out, DUPLICATE_KEY, the earliest revocation wins, last used moves forward. */
+class PlainMapStore implements KeyStore {
+  private readonly byId = new Map<string, ApiKeyRecord>();
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    for (const r of this.byId.values()) if (r.id === record.id || r.hash === record.hash) throw new ApiKeyError("DUPLICATE_KEY", "duplicate key");
+    this.byId.set(record.id, copy(record));
+  }
+  async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    for (const r of this.byId.values()) if (r.hash === hash) return copy(r);
+    return null;
+  }
+  async getById(id: string): Promise<ApiKeyRecord | null> {
+    const r = this.byId.get(id);
+    return r === undefined ? null : copy(r);
+  }
+  async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    return [...this.byId.values()]
+      .filter((r) => r.accountId === accountId)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map(copy);
+  }
+  async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    const r = this.byId.get(id);
+    if (r === undefined) return null;
+    const at = options.at ?? new Date();
+    if (r.revokedAt === null || at.getTime() < r.revokedAt.getTime()) {
+      r.revokedAt = new Date(at.getTime());
+      r.revokedReason = options.reason ?? "revoked";
+    }
+    return copy(r);
+  }
+  async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    for (const { id, lastUsedAt } of batch) {
+      const r = this.byId.get(id);
+      if (r !== undefined && (r.lastUsedAt === null || lastUsedAt.getTime() > r.lastUsedAt.getTime())) r.lastUsedAt = new Date(lastUsedAt.getTime());
+    }
+  }
+}
+
+runKeyStoreConformance("a plain Map store of a user's own (default suite)", () => new PlainMapStore());
+
+describe("strictInput", () => {
+  it("holds a store to this package's input checks only when asked", async () => {
+    // The plain store keeps an Invalid Date: the default suite does not ask about it, strictInput does.
+    const store = new PlainMapStore();
+    const record = makeTestRecord({ expiresAt: new Date(Number.NaN) });
+    await expect(store.insert(record)).resolves.toBeUndefined();
+    const names: string[] = [];
+    runKeyStoreConformance("collected", () => new PlainMapStore(), { runner: { describe: (_n, body) => body(), it: (n) => void names.push(n) } });
+    const strictNames: string[] = [];
+    runKeyStoreConformance("collected", () => new PlainMapStore(), {
+      strictInput: true,
+      runner: { describe: (_n, body) => body(), it: (n) => void strictNames.push(n) },
+    });
+    expect(names.some((n) => n.includes("malformed record"))).toBe(false);
+    expect(strictNames.filter((n) => !names.includes(n))).toEqual([
+      "insert refuses a malformed record (INVALID_INPUT) and stores nothing of it",
+      "insert keeps a revoked record with its reason, absent nullable fields as null, and dates at the edges of the range",
+      "revoke refuses a reason that is not a non-empty string (INVALID_INPUT), changing nothing",
+      "revoke refuses an `at` that is not a valid Date (INVALID_INPUT), and the key stays unrevoked and revocable",
+      "last used skips entries whose lastUsedAt is not a valid Date, writing the rest of the batch",
+    ]);
+  });
+});
