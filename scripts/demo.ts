@@ -125,7 +125,7 @@ async function listen(framework: Framework, auth: ApiKeyAuth, port: number): Pro
 function printGuide(framework: Framework, url: string, keys: DemoKeys): void {
   const name = { express: "Express", fastify: "Fastify", hono: "Hono" }[framework];
   console.log(`
-@fluenzr/api-keys demo: a ${name} API on ${url}  (other frameworks: --framework express|fastify|hono)
+@fluenzr/api-keys demo: ${name} example API on ${url}  (other frameworks: --framework express|fastify|hono)
 
 Keys, generated now and shown only this once (the store keeps only their hashes):
   export PRO_KEY=${keys.pro}        # acc_pro (Pro plan), all permissions
@@ -134,7 +134,7 @@ Keys, generated now and shown only this once (the store keeps only their hashes)
 
 Paste the exports, then try:
 
-  # 200: a valid key
+  # 200 and 201: a valid key, reading and writing
   curl -i ${url}/v1/contacts -H "Authorization: Bearer $PRO_KEY"
   curl -i -X POST ${url}/v1/contacts -H "Authorization: Bearer $PRO_KEY" -H "Content-Type: application/json" -d '{"name":"Ada"}'
 
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${server.port}`;
   console.log(`Keys are stored in ${dataDir} (PGlite, embedded PostgreSQL).`);
   if (keys) printGuide(framework, url, keys);
-  else console.log(`@fluenzr/api-keys demo: a ${framework} API on ${url}`);
+  else console.log(`@fluenzr/api-keys demo: ${framework} example API on ${url}`);
   if (extra) {
     console.log(`\nA new Pro key, shown only this once:\n  export PRO_KEY=${extra}\n  curl -i ${url}/v1/contacts -H "Authorization: Bearer $PRO_KEY"\n`);
   }

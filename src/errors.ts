@@ -106,3 +106,13 @@ export function isApiKeyError(value: unknown): value is ApiKeyError {
 export function invalidOption(option: string, problem: string, cause?: unknown): never {
   throw new ApiKeyError("INVALID_OPTIONS", `Invalid option "${option}": ${problem}`, { cause, field: option });
 }
+
+/**
+ * Refuse option names that are not known, naming the first one: a typo (`dataDr`, `tabel`) would
+ * otherwise silently fall back to a default. @internal
+ */
+export function rejectUnknownOptions(options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) invalidOption(name, `unknown option (expected ${known.join(", ")})`);
+  }
+}

@@ -19,10 +19,13 @@ import {
   displayPlanName,
   formatSchema,
   functionSchema,
+  MAX_TIMER_MS,
   parseOptions,
   pepperSchema,
   storeSchema,
   systemClock,
+  timeLimits,
+  timeoutsSchema,
 } from "../lib/options.js";
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
@@ -57,7 +60,10 @@ export interface ApiKeyAuthOptions {
   format?: KeyFormat | undefined;
   /** Realm of the `WWW-Authenticate` challenge. Default `"api"`. */
   realm?: string | undefined;
-  /** Called once per request with its outcome. Never given the key. Errors it throws are ignored. */
+  /**
+   * Called once per request with its outcome. Never given the key. Errors it throws, and
+   * rejections of a promise it returns, are ignored.
+   */
   onEvent?: ((event: ApiKeyAuthEvent) => void) | undefined;
   /**
    * Time limits in ms for the store and the plan lookup (default 2000 each); a number sets both.
@@ -145,8 +151,7 @@ export interface ApiKeyAuth {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-/** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
+const ignoreRejection = (): void => {};
 const REALM = /^[\x20-\x7e]{1,100}$/;
 
 const schema = z.strictObject({
@@ -163,15 +168,7 @@ const schema = z.strictObject({
     .refine((r) => !r.includes('"') && !r.includes("\\"), "no quotes or backslashes")
     .optional(),
   onEvent: functionSchema.optional(),
-  timeouts: z
-    .union([
-      z.number().int().positive().max(MAX_TIMER_MS),
-      z.strictObject({
-        storeMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
-        accountsMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
-      }),
-    ])
-    .optional(),
+  timeouts: timeoutsSchema.optional(),
   lastUsedIntervalMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   clock: clockSchema.optional(),
@@ -214,8 +211,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const clock = o.clock ?? systemClock;
   if (o.clock !== undefined) checkClockReading(o.clock);
   const onEvent = o.onEvent as ((event: ApiKeyAuthEvent) => void) | undefined;
-  const storeMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.storeMs ?? 2000);
-  const accountsMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.accountsMs ?? 2000);
+  const { storeMs, accountsMs } = timeLimits(o.timeouts);
   const failures = buildFailures(realm, planName, o.retryAfterSeconds ?? 1);
   const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
   // Last-used writes get the store's time limit too: a write that never answers must not hold
@@ -256,7 +252,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   ): void {
     if (onEvent === undefined) return;
     try {
-      onEvent({
+      const returned: unknown = onEvent({
         ok: reason === "ok",
         reason,
         status,
@@ -271,6 +267,11 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         path: typeof request?.path === "string" ? eventPath(request.path, format.head) : null,
         time: new Date(now),
       });
+      // An async sink (`async (event) => …` is a valid `onEvent`) fails by rejecting: that
+      // rejection is ignored too, else it would be unhandled and Node would end the process.
+      if (typeof (returned as PromiseLike<unknown> | null | undefined)?.then === "function") {
+        (returned as PromiseLike<unknown>).then(undefined, ignoreRejection);
+      }
     } catch {
       // An event sink's failure never changes the answer.
     }

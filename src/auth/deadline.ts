@@ -1,6 +1,11 @@
 /**
  * Time limits for store and account lookups without a timer per request: pending lookups sit
- * in a set that one unref'd ticker sweeps. A lookup fails at most one tick after its limit.
+ * in a set that one ticker sweeps. A lookup fails at most one tick after its limit.
+ *
+ * The ticker runs only while something is pending, and it keeps the process alive then: a script
+ * that awaits a lookup on a store that never answers gets its 503 when the limit passes, rather
+ * than Node exiting under it with the promise unsettled. Once nothing is pending it stops, so it
+ * never holds a process that has nothing left to wait for.
  *
  * @module
  */
@@ -51,8 +56,8 @@ export class Deadlines {
 
   private start(): void {
     if (this.timer !== undefined) return;
+    // Not unref'd: a pending lookup is work in progress (see the module comment).
     this.timer = setInterval(() => this.sweep(), this.tickMs);
-    (this.timer as { unref?: () => void }).unref?.();
   }
 
   private sweep(): void {

@@ -28,12 +28,32 @@ export function redactKeys(text: string, head: string): string {
   return out + text.slice(from);
 }
 
-/** A request path for events: without its query string or fragment, and with keys redacted. @internal */
+/**
+ * A request path for events: without its query string or fragment, and with keys redacted. A
+ * request target in absolute form (`GET http://user:secret@host/v1/x`, which servers must accept)
+ * is cut to its path, so the scheme, host and any user:password in it stay out of events, and
+ * every framework reports the same path. @internal
+ */
 export function eventPath(path: string, head: string): string {
+  if (path.charCodeAt(0) !== 47 /* "/" */) path = pathOfAbsolute(path);
   let end = path.length;
   const query = path.indexOf("?");
   if (query !== -1) end = query;
   const fragment = path.indexOf("#");
   if (fragment !== -1 && fragment < end) end = fragment;
   return redactKeys(end === path.length ? path : path.slice(0, end), head);
+}
+
+/** The path of an absolute-form target (`scheme://authority/path…`); other text as it is. */
+function pathOfAbsolute(target: string): string {
+  const scheme = target.indexOf("://");
+  if (scheme <= 0) return target; // "*" (OPTIONS *) or text that is no URL
+  let at = scheme + 3;
+  // The authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); the path starts there.
+  while (at < target.length) {
+    const c = target.charCodeAt(at);
+    if (c === 47 || c === 63 || c === 35) break;
+    at++;
+  }
+  return target.charCodeAt(at) === 47 ? target.slice(at) : "/" + target.slice(at);
 }

@@ -83,3 +83,21 @@ export function displayPlanName(plan: string): string {
 
 /** The system clock. @internal */
 export const systemClock = { now: (): number => Date.now() };
+
+/** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. @internal */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The `timeouts` option of the authenticator and the manager: a number for both, or one each. @internal */
+export const timeoutsSchema = z.union([
+  z.number().int().positive().max(MAX_TIMER_MS),
+  z.strictObject({
+    storeMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+    accountsMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+  }),
+]);
+
+/** The two limits a `timeouts` option sets (default 2000 ms each). @internal */
+export function timeLimits(timeouts: z.output<typeof timeoutsSchema> | undefined): { storeMs: number; accountsMs: number } {
+  if (typeof timeouts === "number") return { storeMs: timeouts, accountsMs: timeouts };
+  return { storeMs: timeouts?.storeMs ?? 2000, accountsMs: timeouts?.accountsMs ?? 2000 };
+}

@@ -20,10 +20,13 @@ import {
   displayPlanName,
   formatSchema,
   functionSchema,
+  MAX_TIMER_MS,
   parseOptions,
   pepperSchema,
   storeSchema,
   systemClock,
+  timeLimits,
+  timeoutsSchema,
 } from "../lib/options.js";
 import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
@@ -179,11 +182,6 @@ export interface NewRecordFields {
   metadata: Record<string, unknown> | null;
 }
 
-/** Longest delay a timer takes (2^31 − 1 ms); longer ones would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-/** Default time limit of store calls and plan lookups, as the authenticator's. */
-const DEFAULT_TIMEOUT_MS = 2000;
-
 const optionsSchema = z.strictObject({
   store: storeSchema,
   accounts: accountsSchema.optional(),
@@ -192,15 +190,7 @@ const optionsSchema = z.strictObject({
   format: formatSchema.optional(),
   pepper: pepperSchema.optional(),
   clock: clockSchema.optional(),
-  timeouts: z
-    .union([
-      z.number().int().positive().max(MAX_TIMER_MS),
-      z.strictObject({
-        storeMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
-        accountsMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
-      }),
-    ])
-    .optional(),
+  timeouts: timeoutsSchema.optional(),
   random: z.custom<RandomSource>(isRandomSource, { message: "expected a function that fills a Uint8Array, or { getRandomValues }" }).optional(),
   monitor: z
     .custom<KeyLastSeen>(
@@ -229,9 +219,8 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   const clock = o.clock ?? systemClock;
   // A clock that gives no number would make revoked keys list as active and every write fail.
   if (o.clock !== undefined) checkClockReading(o.clock);
-  const storeMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.storeMs ?? DEFAULT_TIMEOUT_MS);
-  const accountsMs = typeof o.timeouts === "number" ? o.timeouts : (o.timeouts?.accountsMs ?? DEFAULT_TIMEOUT_MS);
-  // One unref'd ticker for all pending calls (none while nothing is pending): no timer keeps the process alive.
+  const { storeMs, accountsMs } = timeLimits(o.timeouts);
+  // One ticker for all pending calls, running only while one is pending: nothing outlives the work.
   const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
   // Every store failure, a store that does not answer in time included, becomes an ApiKeyError
   // with a status (503 unless it says otherwise).

@@ -81,14 +81,14 @@ export interface RevokeOptions {
  *
  * @example
  * ```ts
- * import type { KeyStore } from "@fluenzr/api-keys";
+ * import type { ApiKeyRecord, ApiKeyUsage, KeyStore, RevokeOptions } from "@fluenzr/api-keys";
  * class MyStore implements KeyStore {
- *   async insert(record) { ... }
- *   async getByHash(hash) { ... }
- *   async getById(id) { ... }
- *   async listByAccount(accountId) { ... }
- *   async revoke(id, options) { ... }
- *   async recordUsage(batch) { ... }
+ *   async insert(record: ApiKeyRecord): Promise<void> { … }
+ *   async getByHash(hash: string): Promise<ApiKeyRecord | null> { … }
+ *   async getById(id: string): Promise<ApiKeyRecord | null> { … }
+ *   async listByAccount(accountId: string): Promise<ApiKeyRecord[]> { … }
+ *   async revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null> { … }
+ *   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> { … }
  * }
  * ```
  */

@@ -16,6 +16,7 @@ import {
   type KeyStore,
   type RevokeOptions,
 } from "../../src/index.js";
+import { InterceptedStore, STORE_METHODS, type StoreMethod } from "./helpers/intercepted-store.js";
 import { PostgresKeyStore } from "../../src/stores/postgres/index.js";
 import { RedisKeyStore } from "../../src/stores/redis/index.js";
 import { createFakeClock } from "../../src/testing/index.js";
@@ -24,37 +25,18 @@ const MESSAGE = "Key management is temporarily unavailable";
 const UNAVAILABLE = { success: false, error: { code: "SERVICE_UNAVAILABLE", message: MESSAGE } };
 const admin = { id: "usr_admin", admin: true };
 
-type Method = "insert" | "getByHash" | "getById" | "listByAccount" | "revoke" | "recordUsage";
+type Method = StoreMethod;
 
 /** A memory store whose chosen methods fail the chosen way. */
-class FailingStore implements KeyStore {
-  readonly inner = new MemoryKeyStore();
+class FailingStore extends InterceptedStore {
   failing = new Set<Method>();
   fail: () => Promise<never> = () => Promise.reject(new Error("boom"));
 
-  private run<T>(method: Method, ok: () => Promise<T>): Promise<T> {
+  protected run<T>(method: Method, ok: () => Promise<T>): Promise<T> {
     return this.failing.has(method) ? this.fail() : ok();
   }
   failAll(): void {
-    this.failing = new Set(["insert", "getByHash", "getById", "listByAccount", "revoke", "recordUsage"]);
-  }
-  insert(record: ApiKeyRecord) {
-    return this.run("insert", () => this.inner.insert(record));
-  }
-  getByHash(hash: string) {
-    return this.run("getByHash", () => this.inner.getByHash(hash));
-  }
-  getById(id: string) {
-    return this.run("getById", () => this.inner.getById(id));
-  }
-  listByAccount(accountId: string) {
-    return this.run("listByAccount", () => this.inner.listByAccount(accountId));
-  }
-  revoke(id: string, options?: RevokeOptions) {
-    return this.run("revoke", () => this.inner.revoke(id, options));
-  }
-  recordUsage(batch: readonly ApiKeyUsage[]) {
-    return this.run("recordUsage", () => this.inner.recordUsage(batch));
+    this.failing = new Set(STORE_METHODS);
   }
 }
 

@@ -16,23 +16,23 @@ import {
   type KeyStore,
   type RevokeOptions,
 } from "../../src/index.js";
+import { InterceptedStore, STORE_METHODS, type StoreMethod } from "./helpers/intercepted-store.js";
 import { DeadlineExceeded } from "../../src/auth/deadline.js";
 
 const MESSAGE = "Key management is temporarily unavailable";
 const admin = { id: "usr_admin", admin: true };
 
-type Method = "insert" | "getByHash" | "getById" | "listByAccount" | "revoke" | "recordUsage";
+type Method = StoreMethod;
 
 /** A memory store whose chosen methods never answer (or answer after `delayMs`). */
-class HangingStore implements KeyStore {
-  readonly inner = new MemoryKeyStore();
+class HangingStore extends InterceptedStore {
   hanging = new Set<Method>();
   /** `undefined`: never answer; a number: answer (with the real result) after that many ms. */
   delayMs: number | undefined;
   /** Calls that are still waiting for their delay. */
   pending = 0;
 
-  private run<T>(method: Method, ok: () => Promise<T>): Promise<T> {
+  protected run<T>(method: Method, ok: () => Promise<T>): Promise<T> {
     if (!this.hanging.has(method)) return ok();
     if (this.delayMs === undefined) return new Promise<T>(() => {});
     this.pending++;
@@ -42,25 +42,7 @@ class HangingStore implements KeyStore {
     });
   }
   hangAll(): void {
-    this.hanging = new Set(["insert", "getByHash", "getById", "listByAccount", "revoke", "recordUsage"]);
-  }
-  insert(record: ApiKeyRecord) {
-    return this.run("insert", () => this.inner.insert(record));
-  }
-  getByHash(hash: string) {
-    return this.run("getByHash", () => this.inner.getByHash(hash));
-  }
-  getById(id: string) {
-    return this.run("getById", () => this.inner.getById(id));
-  }
-  listByAccount(accountId: string) {
-    return this.run("listByAccount", () => this.inner.listByAccount(accountId));
-  }
-  revoke(id: string, options?: RevokeOptions) {
-    return this.run("revoke", () => this.inner.revoke(id, options));
-  }
-  recordUsage(batch: readonly ApiKeyUsage[]) {
-    return this.run("recordUsage", () => this.inner.recordUsage(batch));
+    this.hanging = new Set(STORE_METHODS);
   }
 }
 

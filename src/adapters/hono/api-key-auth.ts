@@ -11,6 +11,7 @@ import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
   FALLBACK_FAILURE,
   authorizationLines,
+  dropRejection,
   failureJson,
   optionalFunction,
   optionsObject,
@@ -119,8 +120,10 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     this.method = c.req.method;
   }
   get ip(): string | undefined {
-    const address = this.getIp !== undefined ? this.getIp(this.c) : nodeIncoming(this.c)?.socket?.remoteAddress;
-    return typeof address === "string" ? address : undefined;
+    const address: unknown = this.getIp !== undefined ? this.getIp(this.c) : nodeIncoming(this.c)?.socket?.remoteAddress;
+    if (typeof address === "string") return address;
+    dropRejection(address); // an async getIp: no address, and its rejection must not end the process
+    return undefined;
   }
   get userAgent(): string | undefined {
     return this.c.req.raw.headers.get("user-agent") ?? undefined;
@@ -132,12 +135,26 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
 
 // Failure results are frozen singletons per authenticator: their header lists are built once.
 const headerLists = new WeakMap<ApiKeyAuthFailure, Record<string, string>>();
+const headHeaderLists = new WeakMap<ApiKeyAuthFailure, Record<string, string>>();
+const utf8 = new TextEncoder();
 
-function respond(failure: ApiKeyAuthFailure): Response {
+function respond(failure: ApiKeyAuthFailure, method: string): Response {
   let headers = headerLists.get(failure);
   if (headers === undefined) {
     headers = { ...failure.headers, "content-type": "application/json" };
     headerLists.set(failure, headers);
+  }
+  // HEAD: Hono answers it by running the GET route and dropping the body, and with the body goes
+  // the length the server would have written. HTTP asks for the headers a GET would get, as the
+  // Express and Fastify adapters send them, so the length is stated here. Only for HEAD: on a GET
+  // a later middleware may rewrite the body, and a stated length would then be wrong.
+  if (method === "HEAD") {
+    let head = headHeaderLists.get(failure);
+    if (head === undefined) {
+      head = { ...headers, "content-length": String(utf8.encode(failureJson(failure)).byteLength) };
+      headHeaderLists.set(failure, head);
+    }
+    headers = head;
   }
   // A plain header record (not a Headers object): every runtime takes it, and @hono/node-server
   // writes it out without building a Headers list per refusal. Each response gets its own copy.
@@ -149,7 +166,7 @@ function respond(failure: ApiKeyAuthFailure): Response {
 const nothing = (): void => undefined;
 
 function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next): Promise<Response | void> {
-  if (!result.ok) return Promise.resolve(respond(result));
+  if (!result.ok) return Promise.resolve(respond(result, c.req.method));
   c.set("apiKey", result.key);
   return next().then(nothing);
 }

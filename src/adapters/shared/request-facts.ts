@@ -77,22 +77,37 @@ export function optionsObject(value: unknown, what: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-/** Run a user's `skip` predicate; if it throws, the route stays protected (fail closed). @internal */
+/**
+ * Run a user's `skip` predicate; if it throws, the route stays protected (fail closed). Only
+ * `true` opens a route: an async predicate answers a promise, so the route stays protected, and
+ * that promise's rejection is dropped rather than left unhandled (which would end the process).
+ * @internal
+ */
 export function shouldSkip<T>(skip: ((input: T) => boolean) | undefined, input: T): boolean {
   if (skip === undefined) return false;
   try {
-    return skip(input) === true;
+    const answer: unknown = skip(input);
+    if (answer === true) return true;
+    if (answer !== false) dropRejection(answer);
+    return false;
   } catch {
     return false;
   }
 }
 
-/** Refuse option names the adapter does not know (a typo would otherwise silently do nothing). @internal */
-export function rejectUnknownOptions(options: Record<string, unknown>, known: readonly string[]): void {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) invalidOption(name, `unknown option (expected ${known.join(", ")})`);
-  }
+const ignoreRejection = (): void => {};
+
+/**
+ * If a user's callback returned a promise where a plain value was expected, make sure its
+ * rejection is handled: an unhandled one ends a Node process. May throw (a hostile `then`);
+ * callers call it inside their own `try`. @internal
+ */
+export function dropRejection(value: unknown): void {
+  if (isThenable(value)) value.then(undefined, ignoreRejection);
 }
+
+/** Refuse option names the adapter does not know (a typo would otherwise silently do nothing). @internal */
+export { rejectUnknownOptions } from "../../errors.js";
 
 /**
  * The result as the adapter will use it. The core always returns a well-formed result; anything

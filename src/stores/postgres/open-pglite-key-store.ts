@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { invalidOption, rejectUnknownOptions } from "../../errors.js";
 import { PostgresKeyStore } from "./postgres-key-store.js";
 import type { PGliteLike } from "./sql-client.js";
 
@@ -43,6 +44,12 @@ export interface OpenedPGliteKeyStore {
  * ```
  */
 export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}): Promise<OpenedPGliteKeyStore> {
+  // Checked before anything opens: a misspelt dataDir would silently give a database in memory.
+  if (options === null || typeof options !== "object") invalidOption("options", "expected { dataDir?, table?, schema? }");
+  rejectUnknownOptions(options, ["dataDir", "table", "schema"]);
+  if (options.dataDir !== undefined && (typeof options.dataDir !== "string" || options.dataDir.length === 0)) {
+    invalidOption("dataDir", "a non-empty folder path, or leave it out for a database in memory");
+  }
   // Loaded here, on call: importing this subpath loads no database package.
   const { PGlite } = await import("@electric-sql/pglite");
   const dataDir = options.dataDir;

@@ -31,6 +31,8 @@ export interface Fixture {
   auth: ApiKeyAuth;
   /** An authenticator whose store always fails (DESIGN §5: 503). */
   downAuth: ApiKeyAuth;
+  /** The store holding the fixture's keys, for tests that build an authenticator of their own. */
+  store: KeyStore;
 }
 
 const HOUR = 3600_000;
@@ -98,5 +100,6 @@ export async function createFixture(): Promise<Fixture> {
     },
     auth,
     downAuth,
+    store,
   };
 }

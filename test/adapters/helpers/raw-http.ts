@@ -91,3 +91,57 @@ export function requestBytes(
   ].join("\r\n");
   return Buffer.concat([Buffer.from(head, encoding), Buffer.from(`\r\n\r\n${body}`, "latin1")]);
 }
+
+export interface RawExchange {
+  /** The responses, in order, each parsed as {@link RawResponse}. */
+  responses: RawResponse[];
+  /** Bytes after the last complete response (a desynchronised connection leaves some). */
+  rest: string;
+}
+
+/**
+ * Send `bytes` (one or several requests, pipelined) on one connection and split what comes back
+ * into responses until the server closes. `heads[i]` is true when the i-th request was a HEAD:
+ * its response has no body, whatever its Content-Length says (RFC 9110 §9.3.2).
+ */
+export function rawExchange(port: number, bytes: Buffer, heads: readonly boolean[] = [], timeoutMs = 5000): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: "127.0.0.1", port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("the server did not close the connection in time"));
+    }, timeoutMs);
+    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("error", () => {
+      // A reset after the answers: keep what arrived ("close" follows).
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(splitResponses(Buffer.concat(chunks), heads));
+    });
+    socket.write(bytes);
+  });
+}
+
+function splitResponses(data: Buffer, heads: readonly boolean[]): RawExchange {
+  const responses: RawResponse[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const end = data.indexOf("\r\n\r\n", at);
+    if (end === -1) break;
+    const head = data.subarray(at, end + 4);
+    const { status, headers } = parseResponse(head);
+    let bodyEnd = end + 4;
+    if (!heads[responses.length]) {
+      if (headers["content-length"] !== undefined) bodyEnd += Number(headers["content-length"]);
+      else if (headers["transfer-encoding"] === "chunked") bodyEnd = data.indexOf("0\r\n\r\n", bodyEnd) + 5;
+      else bodyEnd = data.length; // delimited by the close
+    }
+    const body = data.subarray(end + 4, bodyEnd);
+    const text = headers["transfer-encoding"] === "chunked" ? dechunk(body) : body;
+    responses.push({ status, headers, body: text.toString("utf8") });
+    at = bodyEnd;
+  }
+  return { responses, rest: data.subarray(at).toString("latin1") };
+}

@@ -1,0 +1,208 @@
+/**
+ * Over real HTTP, beyond the header table: HEAD refusals, one connection carrying refusals and
+ * unread request bodies, user callbacks that are async and fail, and request targets in absolute
+ * form. Express 5, Express 4, Fastify and Hono (on @hono/node-server) must answer alike
+ * (DESIGN §5) and nothing a client sends may crash or desynchronise the server (DESIGN §9).
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import express5 from "express";
+import express4 from "express4";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createApiKeyAuth, MemoryKeyStore, type ApiKeyAuth, type ApiKeyAuthEvent } from "../../src/index.js";
+import { apiKeyAuth as expressAuth } from "../../src/adapters/express/index.js";
+import { apiKeyAuth as fastifyAuth } from "../../src/adapters/fastify/index.js";
+import { apiKeyAuth as honoAuth, type ApiKeyAuthEnv } from "../../src/adapters/hono/index.js";
+import { createFixture, type Fixture } from "./helpers/fixture.js";
+import { EXPECTED } from "./helpers/header-cases.js";
+import { rawExchange, type RawResponse } from "./helpers/raw-http.js";
+import { ADAPTERS, startServer, type AdapterName, type RunningServer } from "./helpers/servers.js";
+
+let fixture: Fixture;
+beforeAll(async () => {
+  fixture = await createFixture();
+});
+
+/** One request's bytes; `Connection: close` only when asked (the last request of a connection). */
+function request(method: string, path: string, lines: readonly string[], options: { close?: boolean; body?: string } = {}): string {
+  const head = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1", ...(options.close === true ? ["Connection: close"] : []), ...lines];
+  return `${head.join("\r\n")}\r\n\r\n${options.body ?? ""}`;
+}
+
+const bearer = (key: string): string => `Authorization: Bearer ${key}`;
+/** The last request of every exchange: a valid key, so the connection must still work. */
+const closingOk = (): string => request("GET", "/v1/contacts", [bearer(fixture.keys.pro)], { close: true });
+
+function expectAccepted(res: RawResponse | undefined): void {
+  expect(res?.status).toBe(200);
+  expect(JSON.parse(res?.body ?? "null")).toEqual({ keyId: fixture.ids.pro });
+}
+
+describe.each(ADAPTERS)("%s over HTTP: HEAD and keep-alive", (adapter) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(adapter, fixture);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  // RFC 9110 §9.3.2: a HEAD answer has no body, and the header fields a GET would get.
+  it.each([
+    ["no key", "/v1/contacts", [], "missing"],
+    ["`Bearer` alone", "/v1/contacts", ["Authorization: Bearer"], "malformed"],
+    ["Starter-plan account", "/v1/contacts", ["starter"], "plan"],
+    ["store down", "/down/contacts", ["pro"], "unavailable"],
+  ] as const)("a refused HEAD (%s) answers the GET's status and headers, no body; the connection goes on", async (_name, path, spec, outcome) => {
+    const lines = spec.map((l) => (l === "starter" || l === "pro" ? bearer(fixture.keys[l]) : l));
+    const bytes = Buffer.from(request("HEAD", path, lines) + request("GET", path, lines) + closingOk(), "latin1");
+    const { responses, rest } = await rawExchange(server.port, bytes, [true]);
+    expect(responses).toHaveLength(3);
+    const [head, get] = responses as [RawResponse, RawResponse];
+    expect(get.status).toBe(EXPECTED[outcome].status);
+    expect(head.status).toBe(get.status);
+    expect(head.body).toBe("");
+    for (const name of ["content-type", "content-length", "www-authenticate", "retry-after"]) {
+      expect([name, head.headers[name]]).toEqual([name, get.headers[name]]);
+    }
+    expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+    expectAccepted(responses[2]);
+    expect(rest).toBe("");
+  });
+
+  it("answers every refusal on one connection in order, then a valid request (pipelined)", async () => {
+    const k = fixture.keys;
+    const bytes = Buffer.from(
+      request("GET", "/v1/contacts", []) +
+        request("GET", "/v1/contacts", [bearer(k.unknown)]) +
+        request("GET", "/v1/contacts", [bearer(k.starter)]) +
+        request("DELETE", "/v1/contacts", [bearer(k.readOnly)]) +
+        request("GET", "/down/contacts", [bearer(k.pro)]) +
+        closingOk(),
+      "latin1",
+    );
+    const { responses, rest } = await rawExchange(server.port, bytes);
+    expect(responses.map((r) => r.status)).toEqual([401, 401, 403, 403, 503, 200]);
+    expect(responses.slice(0, 5).map((r) => JSON.parse(r.body).error.code)).toEqual([
+      "UNAUTHORIZED",
+      "UNAUTHORIZED",
+      "FORBIDDEN",
+      "FORBIDDEN",
+      "SERVICE_UNAVAILABLE",
+    ]);
+    expectAccepted(responses[5]);
+    expect(rest).toBe("");
+  });
+
+  it("skips the unread body of a refused POST (1 MB, or chunked) and answers the next request", async () => {
+    const big = "x".repeat(1 << 20);
+    const chunked = `${(256 * 1024).toString(16)}\r\n${"y".repeat(256 * 1024)}\r\n0\r\n\r\n`;
+    const json = "Content-Type: application/json";
+    const bytes = Buffer.from(
+      request("POST", "/v1/contacts", [json, `Content-Length: ${big.length}`], { body: big }) +
+        request("POST", "/v1/contacts", [json, "Transfer-Encoding: chunked"], { body: chunked }) +
+        request("POST", "/v1/contacts", [bearer(fixture.keys.readOnly), json, "Content-Length: 7"], { body: '{"a":1}' }) +
+        closingOk(),
+      "latin1",
+    );
+    const { responses, rest } = await rawExchange(server.port, bytes, [], 10_000);
+    expect(responses.map((r) => r.status)).toEqual([401, 401, 403, 200]);
+    expectAccepted(responses[3]);
+    expect(rest).toBe("");
+  });
+});
+
+describe.each(ADAPTERS)("%s over HTTP: the event path of a request target in absolute form", (adapter) => {
+  it("is the path alone: no scheme, host or user:password, the same on every framework", async () => {
+    const events: ApiKeyAuthEvent[] = [];
+    const auth = createApiKeyAuth({ store: new MemoryKeyStore(), onEvent: (e) => events.push(e) });
+    const server = await startServer(adapter, { auth, downAuth: fixture.downAuth });
+    try {
+      const target = `http://admin:hunter2@127.0.0.1/v1/contacts?page=2`;
+      const { responses } = await rawExchange(server.port, Buffer.from(request("GET", target, [], { close: true }), "latin1"));
+      expect(responses[0]?.status).toBe(401);
+      expect(events.map((e) => e.path)).toEqual(["/v1/contacts"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** A minimal app: `/v1/contacts` behind the adapter, with the options under test. */
+async function startMinimal(
+  adapter: AdapterName,
+  auth: ApiKeyAuth,
+  options: { skip?: () => boolean; getIp?: () => string | undefined },
+): Promise<RunningServer> {
+  const listening = (server: Server): Promise<RunningServer> =>
+    new Promise((resolve) => {
+      const ready = (): void =>
+        resolve({
+          port: (server.address() as AddressInfo).port,
+          close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
+        });
+      if (server.listening) ready();
+      else server.once("listening", ready);
+    });
+  if (adapter === "express5" || adapter === "express4") {
+    const app = (adapter === "express5" ? express5 : express4)();
+    app.use(expressAuth(auth, { skip: options.skip }));
+    app.get("/v1/contacts", (req, res) => { res.json({ keyId: req.apiKey?.id ?? null }); });
+    return listening(app.listen(0, "127.0.0.1"));
+  }
+  if (adapter === "fastify") {
+    const fastify = Fastify();
+    await fastify.register(fastifyAuth, { auth, skip: options.skip });
+    fastify.get("/v1/contacts", async (request) => ({ keyId: request.apiKey?.id ?? null }));
+    await fastify.listen({ port: 0, host: "127.0.0.1" });
+    return { port: (fastify.server.address() as AddressInfo).port, close: () => fastify.close() };
+  }
+  const app = new Hono<ApiKeyAuthEnv>();
+  app.use("/v1/*", honoAuth(auth, options));
+  app.get("/v1/contacts", (c) => c.json({ keyId: c.get("apiKey")?.id ?? null }));
+  return listening(serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server);
+}
+
+describe.each(ADAPTERS)("%s over HTTP: async user callbacks that fail", (adapter) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on("unhandledRejection", onUnhandled);
+  });
+  afterEach(() => {
+    process.off("unhandledRejection", onUnhandled);
+  });
+
+  // `async (event) => { await log(event) }` is a valid `onEvent` for TypeScript (a function
+  // returning void); skip and getIp written as async functions reach the adapters from JavaScript.
+  const failing = (what: string) => async (): Promise<never> => {
+    throw new Error(`${what} failed`);
+  };
+
+  // getIp is a Hono option only.
+  const callbacks = adapter === "hono" ? (["onEvent", "skip", "getIp"] as const) : (["onEvent", "skip"] as const);
+  it.each(callbacks)("an async %s that rejects: same answers, no unhandled rejection", async (callback) => {
+    // With events on, so that the adapters' ip, user agent and path getters run.
+    const auth = createApiKeyAuth({ store: fixture.store, onEvent: callback === "onEvent" ? failing("event sink") : () => {} });
+    const options = { [callback]: failing(callback) as unknown as () => never };
+    const server = await startMinimal(adapter, auth, callback === "onEvent" ? {} : options);
+    try {
+      const bytes = Buffer.from(request("GET", "/v1/contacts", []) + closingOk(), "latin1");
+      const { responses, rest } = await rawExchange(server.port, bytes);
+      // An async skip answers a promise, never `true`: the route stays protected.
+      expect(responses.map((r) => r.status)).toEqual([401, 200]);
+      expect(responses[0]?.headers["www-authenticate"]).toBe(EXPECTED.missing.challenge);
+      expect(rest).toBe("");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
