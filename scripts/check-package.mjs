@@ -1,11 +1,17 @@
 // Package check, run by `npm test` after the build: pack the tarball the way npm publishes it, lint
 // it (publint, @arethetypeswrong/cli for both `import` and `require`), then install it into fresh
 // temporary projects — each with only the framework or client its subpath needs — and load every
-// subpath with `import` and with `require`.
+// subpath with `import` and with `require`, and compile a strict TypeScript program against it
+// (skipLibCheck off). Last, the core on other runtimes: Bun and Deno (from the npm registry), and a
+// context without `process`, as on Workers (DESIGN §2).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import vm from "node:vm";
+import { consumerPrograms, coreFlow, honoServeScript } from "./package-consumers.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -15,16 +21,121 @@ const run = (cmd, args, options = {}) =>
 const work = mkdtempSync(join(tmpdir(), "fluenzr-pack-"));
 let failures = 0;
 let checks = 0;
+const report = (name, out) => console.log(`ok   ${name}${out ? `\n${out.trim().replace(/^/gm, "     ")}` : ""}`);
+const fail = (name, error) => {
+  failures++;
+  console.log(`FAIL ${name}\n${String(error.stdout ?? "")}${String(error.stderr ?? "")}${error.stdout ? "" : error.message}`);
+};
+const stepAsync = async (name, fn) => {
+  checks++;
+  try {
+    report(name, await fn());
+  } catch (error) {
+    fail(name, error);
+  }
+};
+// Not a failure: what a check needs is missing here (a runtime that did not install).
+const skip = (name, why) => console.log(`skip ${name}: ${why}`);
 const step = (name, fn) => {
   checks++;
   try {
-    const out = fn();
-    console.log(`ok   ${name}${out ? `\n${out.trim().replace(/^/gm, "     ")}` : ""}`);
+    report(name, fn());
   } catch (error) {
-    failures++;
-    console.log(`FAIL ${name}\n${String(error.stdout ?? "")}${String(error.stderr ?? "")}${error.stdout ? "" : error.message}`);
+    fail(name, error);
   }
 };
+
+// A consumer's compile, skipLibCheck off, with the strictest options users turn on: the program of
+// scripts/package-consumers.mjs as ES module (.mts) and as CommonJS (.cts) under NodeNext, and, with
+// `node10`, once more under the old resolution that reaches subpaths through typesVersions.
+const tsc = join(root, "node_modules/typescript/bin/tsc");
+function typecheck(dir, subpath, { node10 = false } = {}) {
+  const program = consumerPrograms[subpath];
+  if (program === undefined) throw new Error(`no consumer program for ${subpath} (edit scripts/package-consumers.mjs)`);
+  const compilerOptions = {
+    strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true,
+    target: "ES2022", lib: program.lib, types: program.types, esModuleInterop: true,
+  };
+  writeFileSync(join(dir, "consumer.mts"), program.source);
+  writeFileSync(join(dir, "consumer.cts"), program.source);
+  const configs = [["tsconfig.json", { module: "NodeNext", moduleResolution: "NodeNext" }, ["consumer.mts", "consumer.cts"]]];
+  if (node10) {
+    writeFileSync(join(dir, "consumer-node10.ts"), program.source);
+    configs.push(["tsconfig.node10.json", { module: "CommonJS", moduleResolution: "Node10" }, ["consumer-node10.ts"]]);
+  }
+  for (const [name, resolution, files] of configs) {
+    writeFileSync(join(dir, name), JSON.stringify({ compilerOptions: { ...compilerOptions, ...resolution }, files }));
+    run("node", [tsc, "-p", name], { cwd: dir });
+  }
+  return `${configs.map(([, r]) => `${r.module}/${r.moduleResolution}`).join(" and ")}, lib ${program.lib.join(", ")}, types [${program.types.join(", ")}]`;
+}
+
+// DESIGN §2: the core runs on Node, Bun, Deno and Workers. Bun and Deno come from the npm registry
+// (packages `bun` and `deno` carry the binaries); where they do not install or run (no registry,
+// an unsupported platform), their checks are skipped with the reason. Every runtime must give the
+// digests Node gives.
+async function checkRuntimes(dirs) {
+  const bare = dirs.bare;
+  if (bare === undefined) return skip("runtimes", "the project with the core alone was not set up");
+  writeFileSync(join(bare, "flow.mjs"), `import * as core from "${pkg.name}";\n${coreFlow}\nconsole.log(JSON.stringify(await flow(core)));\n`);
+  let expected;
+  step("the core flow on Node (generate, hash, authenticate hit/miss/revoked, manager create/list/revoke)", () => {
+    expected = run("node", ["flow.mjs"], { cwd: bare }).trim();
+    return expected;
+  });
+
+  // Workers: a bundle (esbuild, as wrangler makes one) in a context with Web APIs only, no
+  // `process`: Node's crypto is out of reach, so the digests come from @noble/hashes.
+  await stepAsync("the core bundled and run without `process` (as on Workers): same digests as Node", async () => {
+    const esbuild = await import(pathToFileURL(createRequire(join(root, "package.json")).resolve("esbuild")).href);
+    const bundle = await esbuild.build({
+      stdin: { contents: `import * as core from "${pkg.name}"; globalThis.core = core;`, resolveDir: bare, loader: "js" },
+      bundle: true, write: false, format: "iife", platform: "neutral", mainFields: ["module", "main"], conditions: ["worker", "import"], logLevel: "silent",
+    });
+    const web = { crypto: globalThis.crypto, TextEncoder, TextDecoder, console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask };
+    const context = vm.createContext({ ...web });
+    vm.runInContext(bundle.outputFiles[0].text, context);
+    if (vm.runInContext("typeof process", context) !== "undefined") throw new Error("the context has a process");
+    const got = JSON.stringify(await vm.runInContext(`${coreFlow}\nflow(globalThis.core)`, context));
+    if (got !== expected) throw new Error(`digests differ:\n  node: ${expected}\n  here: ${got}`);
+  });
+
+  const runtimes = join(work, "runtimes");
+  mkdirSync(runtimes);
+  writeFileSync(join(runtimes, "package.json"), JSON.stringify({ name: "runtimes", version: "1.0.0", private: true }));
+  try {
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "bun@^1", "deno@^2"], { cwd: runtimes });
+  } catch (error) {
+    return skip("Bun and Deno", `npm could not install them (${String(error.stderr ?? error.message).trim().split("\n").pop()})`);
+  }
+  const env = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(runtimes, ".deno") };
+  // With --ignore-scripts the `bun` package keeps a placeholder; the binary is in its platform package.
+  const oven = join(runtimes, "node_modules/@oven");
+  const bunBinaries = existsSync(oven) ? readdirSync(oven).map((d) => join(oven, d, "bin/bun")).filter((f) => existsSync(f)) : [];
+  const engines = [
+    ["Bun", bunBinaries[0] ?? join(runtimes, "node_modules/.bin/bun"), (file) => [file]],
+    ["Deno", join(runtimes, "node_modules/.bin/deno"), (file, net) => ["run", "--no-prompt", ...(net ? ["--allow-net=127.0.0.1"] : []), file]],
+  ];
+  for (const [name, bin, args] of engines) {
+    let version;
+    try {
+      version = `${name} ${run(bin, ["--version"], { env }).match(/\d+\.\d+\.\d+/)?.[0] ?? "(unknown version)"}`;
+    } catch (error) {
+      skip(name, `its binary does not run here (${String(error.message).split("\n")[0]})`);
+      continue;
+    }
+    step(`the core flow on ${version} (installed package, ${name === "Deno" ? "no permissions" : "import"}): same digests as Node`, () => {
+      const got = run(bin, args("flow.mjs", false), { cwd: bare, env }).trim();
+      if (got !== expected) throw new Error(`digests differ:\n  node: ${expected}\n  ${name}: ${got}`);
+    });
+    if (dirs["./hono"] !== undefined) {
+      step(`${pkg.name}/hono on ${version}, served by ${name}.serve, over HTTP`, () => {
+        writeFileSync(join(dirs["./hono"], "serve.mjs"), honoServeScript);
+        return run(bin, args("serve.mjs", true), { cwd: dirs["./hono"], env, timeout: 30_000 });
+      });
+    }
+  }
+}
 
 try {
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work]));
@@ -71,6 +182,7 @@ try {
   };
   const version = (name) => (pkg.devDependencies?.[name] ?? pkg.peerDependencies?.[name] ?? "latest").replace(/^npm:[^@]+@/, "");
   const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+  const dirs = {}; // subpath -> its consumer project, and `bare`: the core alone
   for (const subpath of subpaths) {
     const extra = needs[subpath];
     if (extra === undefined) {
@@ -81,9 +193,11 @@ try {
     const dir = mkdtempSync(join(work, "app-"));
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
     const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
-    step(`install ${specifier} with ${extra.join(", ") || "no framework"}`, () => {
-      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, ...extra.map((n) => `${n}@${version(n)}`)], { cwd: dir });
+    const typePackages = consumerPrograms[subpath]?.typePackages ?? [];
+    step(`install ${specifier} with ${[...extra, ...typePackages].join(", ") || "no framework"}`, () => {
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, ...[...extra, ...typePackages].map((n) => `${n}@${version(n)}`)], { cwd: dir });
     });
+    dirs[subpath] = dir;
     const probe = (mode) => {
       const load = mode === "import" ? `const m = await import(${JSON.stringify(specifier)});` : `const m = require(${JSON.stringify(specifier)});`;
       const body = `${load}
@@ -100,6 +214,12 @@ console.log(${JSON.stringify(mode)}, names.length, "exports");`;
     };
     step(`import ${specifier}`, () => probe("import"));
     step(`require ${specifier}`, () => probe("require"));
+    // /testing is compiled below, in the project without vitest.
+    if (subpath !== "./testing") {
+      step(`tsc: a strict TypeScript consumer of ${specifier} with ${[...extra, ...typePackages].join(", ") || "nothing else installed"}`, () =>
+        typecheck(dir, subpath, { node10: subpath === "." }),
+      );
+    }
     if (subpath === ".") {
       step("the fluenzr-keys bin runs from the installed package (npx)", () => {
         const version = run("npx", ["--no-install", "fluenzr-keys", "--version"], { cwd: dir }).trim();
@@ -146,8 +266,31 @@ console.log(${JSON.stringify(mode)}, tests.length, "conformance tests passed wit
       };
       step("import @fluenzr/api-keys/testing without vitest installed", () => withoutVitest("import"));
       step("require @fluenzr/api-keys/testing without vitest installed", () => withoutVitest("require"));
+      // The case that must hold: a project with the core alone compiles /testing with skipLibCheck
+      // off, so no declaration may name vitest (nor a framework, nor Node or DOM types).
+      step("tsc: a strict TypeScript consumer of the core and /testing with nothing else installed (no vitest, no @types/node, no DOM)", () =>
+        typecheck(bare, "./testing", { node10: true }),
+      );
+      dirs.bare = bare;
     }
   }
+
+  // Express 4 (the peer range is ^4.21 || ^5; the loop above installs 5): loads and types the same.
+  const express4 = mkdtempSync(join(work, "app-"));
+  writeFileSync(join(express4, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
+  step(`install ${pkg.name}/express with express@${version("express4")} and @types/express@^4`, () => {
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, `express@${version("express4")}`, "@types/express@^4"], { cwd: express4 });
+  });
+  step(`import and require ${pkg.name}/express with Express 4`, () => {
+    const check = `if (typeof m.apiKeyAuth !== "function") throw new Error("no apiKeyAuth");`;
+    run("node", ["--input-type=module", "-e", `const m = await import("${pkg.name}/express"); ${check}`], { cwd: express4 });
+    const body = `const m = require("${pkg.name}/express"); ${check}
+const { version } = require("express/package.json"); if (!version.startsWith("4.")) throw new Error("express " + version); console.log("express", version);`;
+    return run("node", ["--input-type=commonjs", "-e", body], { cwd: express4 });
+  });
+  step(`tsc: a strict TypeScript consumer of ${pkg.name}/express with express@4 and @types/express@4`, () => typecheck(express4, "./express"));
+
+  await checkRuntimes(dirs);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

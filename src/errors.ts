@@ -42,9 +42,9 @@ export function errorBody(code: string, message: string): ApiKeyErrorBody {
 /** Options of {@link ApiKeyError}. */
 export interface ApiKeyErrorOptions {
   /** HTTP status to answer with, for errors that reach a client (management calls). */
-  status?: number;
+  status?: number | undefined;
   /** The field of the input that was refused, for `VALIDATION_ERROR`. */
-  field?: string;
+  field?: string | undefined;
   /** The original error. */
   cause?: unknown;
 }
@@ -108,11 +108,18 @@ export function invalidOption(option: string, problem: string, cause?: unknown):
 }
 
 /**
- * Refuse option names that are not known, naming the first one: a typo (`dataDr`, `tabel`) would
- * otherwise silently fall back to a default. @internal
+ * Check the options argument of a function: an object whose own names are all in `known`, else
+ * `INVALID_OPTIONS` naming the first unknown one. A typo (`peper`, `enviroment`) would otherwise
+ * silently fall back to a default: no pepper, no environment tag. Allocates nothing when the
+ * options are fine. @internal
  */
-export function rejectUnknownOptions(options: object, known: readonly string[]): void {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) invalidOption(name, `unknown option (expected ${known.join(", ")})`);
+export function checkOptionNames(options: unknown, known: readonly string[], what?: string, listed = known): void {
+  if (typeof options !== "object" || options === null) {
+    throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"} expects an options object`);
+  }
+  for (const name in options) {
+    if (!known.includes(name) && Object.prototype.hasOwnProperty.call(options, name)) {
+      invalidOption(name, `unknown option${what === undefined ? "" : ` of ${what}`} (expected ${listed.join(", ")})`);
+    }
   }
 }

@@ -29,7 +29,7 @@ function tables(): void {
   for (let c = 65; c <= 90; c++) TCHAR[c] = B64TOKEN[c] = 1;
   for (let c = 97; c <= 122; c++) TCHAR[c] = B64TOKEN[c] = 1;
   for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
-  for (const ch of "-._~+/=") B64TOKEN[ch.charCodeAt(0)] = 1;
+  for (const ch of "-._~+/") B64TOKEN[ch.charCodeAt(0)] = 1; // "=" only as trailing padding
   tablesReady = true;
 }
 
@@ -79,12 +79,20 @@ export function soleLine(raw: string | readonly string[]): string {
   return typeof raw === "string" ? raw : (raw[0] as string);
 }
 
-/** Is every character of `line` from `start` on a b64token character (RFC 6750 §2.1)? @internal */
+/**
+ * Is `line` from `start` on one b64token (RFC 6750 §2.1): `1*( ALPHA / DIGIT / "-" / "." / "_" /
+ * "~" / "+" / "/" ) *"="`? An `=` may only pad the end, after at least one other character.
+ * @internal
+ */
 export function isB64token(line: string, start = 0): boolean {
   if (!tablesReady) tables();
-  for (let i = start; i < line.length; i++) {
+  let i = start;
+  for (; i < line.length; i++) {
     const c = line.charCodeAt(i);
+    if (c === 61 /* "=" */) break;
     if (c >= 128 || B64TOKEN[c] !== 1) return false;
   }
-  return line.length > start;
+  if (i === start) return false; // empty, or padding with nothing before it
+  for (; i < line.length; i++) if (line.charCodeAt(i) !== 61) return false;
+  return true;
 }

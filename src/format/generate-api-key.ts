@@ -1,7 +1,7 @@
 /**
  * @module
  */
-import { invalidOption } from "../errors.js";
+import { checkOptionNames, invalidOption } from "../errors.js";
 import { isRandomSource, poolFor, type RandomSource } from "../lib/random.js";
 import { base62Checksum, CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
@@ -26,6 +26,8 @@ export interface GeneratedApiKey {
   readonly environment: string | null;
 }
 
+const OPTION_NAMES: readonly string[] = ["environment", "format", "random"];
+
 /**
  * Generate a key with the platform CSPRNG, uniform over `[A-Za-z0-9]` (no modulo bias), with a
  * CRC-32 checksum in the last 6 characters unless the format says `checksum: false`.
@@ -38,6 +40,7 @@ export interface GeneratedApiKey {
  * ```
  */
 export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedApiKey {
+  checkOptionNames(options, OPTION_NAMES, "generateApiKey");
   const format = options.format ?? getDefaultKeyFormat();
   if (!isKeyFormat(format)) invalidOption("format", "use defineKeyFormat() to build one");
   if (options.random !== undefined && !isRandomSource(options.random))

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { invalidOption } from "../errors.js";
+import { checkOptionNames, invalidOption } from "../errors.js";
 import { crc32Update } from "./checksum.js";
 
 /**
@@ -31,13 +31,13 @@ export const BODY_LENGTH = 32;
 /** Options of {@link defineKeyFormat}. */
 export interface KeyFormatOptions {
   /** Vendor prefix, lower-case letters and digits, starting with a letter. Default `"flz"`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Key type, lower-case letters and digits. Default `"sk"` (secret key). */
-  type?: string;
+  type?: string | undefined;
   /** Allowed environment tags, lower-case letters and digits. Default `["prod", "stag", "dev"]`. */
-  environments?: readonly string[];
+  environments?: readonly string[] | undefined;
   /** Last 6 body characters are a CRC-32 checksum. Default `true`; `false` for 32 random characters. */
-  checksum?: boolean;
+  checksum?: boolean | undefined;
 }
 
 /** A validated, frozen key format. Build one with {@link defineKeyFormat}. */
@@ -57,6 +57,13 @@ export interface KeyFormat {
 const TAG = /^[a-z][a-z0-9]{0,15}$/;
 
 /**
+ * What `defineKeyFormat` reads, plus the fields it derives (so `{ ...format, checksum: false }`
+ * still works: the derived ones are computed again, never taken from the input).
+ */
+const FORMAT_OPTION_NAMES: readonly string[] = ["prefix", "type", "environments", "checksum"];
+const FORMAT_FIELDS: readonly string[] = [...FORMAT_OPTION_NAMES, "head", "crcStates", "crcStateList"];
+
+/**
  * Define a key format. Bad options throw an `ApiKeyError` (`INVALID_OPTIONS`) naming the option.
  *
  * @example
@@ -68,6 +75,7 @@ const TAG = /^[a-z][a-z0-9]{0,15}$/;
  */
 export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
   if (typeof options !== "object" || options === null) invalidOption("format", "expected an object");
+  checkOptionNames(options, FORMAT_FIELDS, "defineKeyFormat", FORMAT_OPTION_NAMES);
   const prefix = options.prefix ?? "flz";
   const type = options.type ?? "sk";
   const environments = options.environments ?? ["prod", "stag", "dev"];

@@ -1,8 +1,9 @@
 /**
  * @module
  */
+import { checkOptionNames, invalidOption } from "../errors.js";
 import { base62Value, CHECKSUM_LENGTH, crc32Final, crcTable } from "./checksum.js";
-import { BODY_LENGTH, getDefaultKeyFormat, hintOf, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
+import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
 export type ParseApiKeyFailure =
@@ -122,6 +123,8 @@ export function checkApiKey(input: unknown, format: KeyFormat, start = 0): numbe
   return digits === crc32Final(crc) ? environment : CHECKSUM;
 }
 
+const PARSE_OPTION_NAMES: readonly string[] = ["format"];
+
 /**
  * Check that a string is a key of the format: exact prefix (case-sensitive), a known environment
  * tag or none, a 32-character ASCII alphanumeric body and a matching checksum. Inputs over 256
@@ -135,7 +138,11 @@ export function checkApiKey(input: unknown, format: KeyFormat, start = 0): numbe
  * ```
  */
 export function parseApiKey(input: string, options: ParseApiKeyOptions = {}): ParseApiKeyResult {
+  // The options are the caller's configuration, not the input: a bad one throws (naming it),
+  // rather than every key failing as "prefix" against a format that is not one.
+  checkOptionNames(options, PARSE_OPTION_NAMES, "parseApiKey");
   const format = options.format ?? getDefaultKeyFormat();
+  if (!isKeyFormat(format)) invalidOption("format", "use defineKeyFormat() to build one");
   const code = checkApiKey(input, format);
   if (code < UNTAGGED) return fail(failureOf(code));
   const environment = code === UNTAGGED ? null : (format.environments[code] as string);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ApiKeyError, invalidOption } from "../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption } from "../errors.js";
 import { MAX_KEY_LENGTH } from "../format/key-format.js";
 import { hmacSha256Digest, sha256Digest, type DigestEncoding } from "./digest.js";
 
@@ -40,7 +40,8 @@ export function normalizePeppers(option: PepperOption | undefined, name = "peppe
   const seen = new Set<string>();
   return Object.freeze(
     list.map((p) => {
-      if (typeof p !== "object" || p === null) invalidOption(name, "expected a secret string, bytes, or { version, secret }");
+      if (typeof p !== "object" || p === null || p instanceof Uint8Array || !("secret" in p))
+        invalidOption(name, "expected a secret string, bytes (Uint8Array), or { version, secret }");
       const { version, secret } = p as { version?: unknown; secret?: unknown };
       if (typeof version !== "string" || !VERSION.test(version))
         invalidOption(name, "each version is 1 to 32 characters of [A-Za-z0-9._-]");
@@ -48,7 +49,9 @@ export function normalizePeppers(option: PepperOption | undefined, name = "peppe
       seen.add(version);
       if (!(typeof secret === "string" || secret instanceof Uint8Array) || secret.length === 0)
         invalidOption(name, "the secret must be a non-empty string or Uint8Array");
-      return Object.freeze({ version, secret });
+      // Bytes are copied: a caller that wipes or reuses its buffer after setup (good hygiene for a
+      // secret) must not change the pepper keys are hashed and verified with.
+      return Object.freeze({ version, secret: typeof secret === "string" ? secret : new Uint8Array(secret) });
     }),
   );
 }
@@ -71,6 +74,8 @@ export function hashWith(key: string, pepper: Pepper | undefined): string {
   return schemeOf(pepper) + digestWith(key, pepper);
 }
 
+const HASH_OPTION_NAMES: readonly string[] = ["pepper"];
+
 /**
  * Hash a key for storage and lookup, synchronously. Without a pepper: `sha256:<64 hex>`; with one:
  * `hmac-sha256:<version>:<64 hex>`. Only this value is stored, never the key.
@@ -85,6 +90,8 @@ export function hashWith(key: string, pepper: Pepper | undefined): string {
  * ```
  */
 export function hashApiKey(key: string, options: HashApiKeyOptions = {}): string {
+  // A misspelt `pepper` must not silently give plain SHA-256 hashes.
+  checkOptionNames(options, HASH_OPTION_NAMES, "hashApiKey");
   if (typeof key !== "string") throw new ApiKeyError("INVALID_INPUT", "hashApiKey expects the key as a string");
   if (key.length > MAX_KEY_LENGTH)
     throw new ApiKeyError("INVALID_INPUT", `hashApiKey refuses input over ${MAX_KEY_LENGTH} characters`);

@@ -1,3 +1,5 @@
+import { invalidOption } from "../errors.js";
+
 /**
  * Random bytes for keys and ids: `crypto.getRandomValues` by default, drawn in blocks so a key
  * costs one table lookup per character, not one system call.
@@ -45,6 +47,7 @@ export class RandomPool {
       if (offset >= BLOCK || buffer === undefined) {
         buffer ??= this.buffer = new Uint8Array(BLOCK);
         this.fill(buffer);
+        checkBlock(buffer);
         offset = 0;
       }
       const code = table[buffer[offset] as number] as number;
@@ -54,6 +57,29 @@ export class RandomPool {
     }
     this.offset = offset;
   }
+}
+
+/** Equal bytes in a row that refuse a block: 2^-248 for real random bytes. */
+const MAX_RUN = 32;
+
+/** Are the {@link MAX_RUN} bytes of `buffer` from `from` all equal? */
+function equalRun(buffer: Uint8Array, from: number): boolean {
+  const first = buffer[from];
+  for (let i = from + 1; i < from + MAX_RUN; i++) if (buffer[i] !== first) return false;
+  return true;
+}
+
+/**
+ * Refuse a block no random source could have given. A source that did not fill the buffer, or
+ * only its start, leaves the wiped zeros (every key would be "000…"): its head or its tail is then
+ * one value. A block with no byte below 248 has nothing to draw a symbol from (the loop would
+ * never end). Real random bytes pass after a few reads: this costs nothing per key.
+ */
+function checkBlock(buffer: Uint8Array): void {
+  if (!equalRun(buffer, 0) && !equalRun(buffer, buffer.length - MAX_RUN)) {
+    for (let i = 0; i < buffer.length; i++) if ((buffer[i] as number) < 248) return;
+  }
+  invalidOption("random", "the source gave bytes no random source could (did it fill the buffer it was given?)");
 }
 
 /** The platform CSPRNG. Looked up when first used, never at import. @internal */

@@ -12,11 +12,11 @@ import { testRunner, type TestRunner } from "./test-runner.js";
 /** Options of {@link runKeyStoreConformance}. */
 export interface KeyStoreConformanceOptions {
   /** Called after each test with the store it used (close connections here). */
-  teardown?: (store: KeyStore) => void | Promise<void>;
+  teardown?: ((store: KeyStore) => void | Promise<void>) | undefined;
   /** How long to wait for a revocation announcement. Default 3000 ms. */
-  announcementTimeoutMs?: number;
+  announcementTimeoutMs?: number | undefined;
   /** `describe` and `it` of your test runner. Default: vitest's (or test globals under CommonJS). */
-  runner?: Partial<TestRunner>;
+  runner?: Partial<TestRunner> | undefined;
   /**
    * Also hold the store to the input checks every store of this package makes (default `false`):
    * `revoke` refuses an `at` that is not a valid Date and `recordUsage` skips such times, `insert` refuses a malformed record (bad or out-of-range dates, wrong types, NUL characters,
@@ -25,7 +25,7 @@ export interface KeyStoreConformanceOptions {
    * refuses a `reason` that is not a non-empty string. Not part of the KeyStore contract of
    * DESIGN §6, so a store of your own passes without it; turn it on if yours checks input too.
    */
-  strictInput?: boolean;
+  strictInput?: boolean | undefined;
 }
 
 class ConformanceFailure extends Error {

@@ -101,4 +101,11 @@ describe("Authorization header rules (DESIGN §5, RFC 6750 §2.1)", () => {
   it("the token is any RFC 6750 b64token; the key check comes after", () => {
     expect(readBearerToken("Bearer abc.def-ghi_jkl~mno+pqr/stu==")).toBe("abc.def-ghi_jkl~mno+pqr/stu==");
   });
+
+  it("`=` only as trailing padding after at least one other character: anything else is malformed", () => {
+    expect(readBearerToken("Bearer abc=")).toBe("abc=");
+    for (const header of ["Bearer a=b", "Bearer =abc", "Bearer =", "Bearer ==", "Bearer abc==d", `Bearer ${key}=x`]) {
+      expect(readBearerToken(header), header).toBe("malformed");
+    }
+  });
 });

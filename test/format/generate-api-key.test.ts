@@ -111,6 +111,51 @@ describe("random sources", () => {
   it("refuses anything else, naming the option", () => {
     expect(() => generateApiKey({ random: 42 as never })).toThrowError(/"random"/);
   });
+
+  it.each([
+    ["does not fill the buffer (returns bytes instead)", (size: Uint8Array) => void new Uint8Array(size.length)],
+    ["fills only the start of the buffer", (buffer: Uint8Array) => buffer.set(globalThis.crypto.getRandomValues(new Uint8Array(32)))],
+    ["gives one value over and over", (buffer: Uint8Array) => void buffer.fill(7)],
+    ["gives only bytes of 248 and above (nothing to draw from: no endless loop)", (buffer: Uint8Array) => {
+      for (let i = 0; i < buffer.length; i++) buffer[i] = 248 + (i % 8);
+    }],
+  ])("refuses a source that %s, naming the option, instead of giving a predictable key", (_, random) => {
+    let error: unknown;
+    try {
+      generateApiKey({ random });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", "random"]);
+    // Still refused on the next call: the pool never hands out what was left in it.
+    expect(() => generateApiKey({ random })).toThrowError(/"random"/);
+  });
+});
+
+describe("options of generateApiKey", () => {
+  it("refuses a misspelt option, naming it, rather than making an untagged key", () => {
+    let error: unknown;
+    try {
+      generateApiKey({ enviroment: "prod" } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", "enviroment"]);
+  });
+
+  it("refuses options that are not an object with INVALID_OPTIONS (not a TypeError); undefined is the default", () => {
+    for (const bad of [null, 5, "prod"]) {
+      let error: unknown;
+      try {
+        generateApiKey(bad as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isApiKeyError(error) && error.code).toBe("INVALID_OPTIONS");
+    }
+    expect(generateApiKey(undefined).key).toMatch(/^flz_sk_/);
+    expect(generateApiKey({ environment: undefined, format: undefined, random: undefined }).environment).toBeNull();
+  });
 });
 
 describe("the library keeps no copy of a generated key (DESIGN §4: the plaintext exists once)", () => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ALPHABET } from "../../src/lib/random.js";
-import { defineKeyFormat, generateApiKey, parseApiKey } from "../../src/index.js";
+import { defineKeyFormat, generateApiKey, isApiKeyError, parseApiKey } from "../../src/index.js";
 import { createSeededRandom } from "../../src/testing/index.js";
 
 const random = createSeededRandom("parse");
@@ -96,5 +96,48 @@ describe("defineKeyFormat", () => {
     [{ checksum: "yes" as unknown as boolean }, "checksum"],
   ])("refuses %j naming the option", (options, name) => {
     expect(() => defineKeyFormat(options)).toThrowError(new RegExp(`"${name}"`));
+  });
+
+  it("refuses a misspelt option, naming it, rather than silently using the default", () => {
+    let error: unknown;
+    try {
+      defineKeyFormat({ prefix: "acme", checksums: false } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", "checksums"]);
+    expect((error as Error).message).toContain("prefix, type, environments, checksum");
+  });
+
+  it("a format spread into new options makes a format again (its derived fields are recomputed)", () => {
+    const base = defineKeyFormat({ prefix: "acme", environments: ["live"] });
+    const plainFormat = defineKeyFormat({ ...base, checksum: false });
+    expect([plainFormat.head, plainFormat.checksum, plainFormat.environments]).toEqual(["acme_sk_", false, ["live"]]);
+    const renamed = defineKeyFormat({ ...base, prefix: "corp" });
+    const { key } = generateApiKey({ format: renamed, environment: "live" });
+    expect(key.startsWith("corp_sk_live_")).toBe(true);
+    expect(parseApiKey(key, { format: renamed }).ok).toBe(true);
+  });
+});
+
+describe("options of parseApiKey", () => {
+  const codeOf = (run: () => unknown): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return isApiKeyError(error) ? [error.code, error.field] : error;
+    }
+    return "no error";
+  };
+
+  it("a format not built by defineKeyFormat throws INVALID_OPTIONS naming it, not 'prefix' for every key", () => {
+    expect(codeOf(() => parseApiKey(key, { format: {} as never }))).toEqual(["INVALID_OPTIONS", "format"]);
+    expect(codeOf(() => parseApiKey(key, { format: { prefix: "flz" } as never }))).toEqual(["INVALID_OPTIONS", "format"]);
+  });
+
+  it("misspelt or non-object options throw INVALID_OPTIONS (not a TypeError)", () => {
+    expect(codeOf(() => parseApiKey(key, { fromat: defineKeyFormat() } as never))).toEqual(["INVALID_OPTIONS", "fromat"]);
+    expect(codeOf(() => parseApiKey(key, null as never))).toEqual(["INVALID_OPTIONS", undefined]);
+    expect(parseApiKey(key, undefined).ok).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import {
   portableSha256,
   constantTimeEqual,
 } from "../../src/hash/digest.js";
-import { generateApiKey, hashApiKey, isApiKeyError } from "../../src/index.js";
+import { createApiKeyAuth, createKeyManager, generateApiKey, hashApiKey, isApiKeyError, MemoryKeyStore } from "../../src/index.js";
 
 describe("hashApiKey (DESIGN §4)", () => {
   it("is SHA-256 of the full key, naming its scheme", () => {
@@ -52,6 +52,49 @@ describe("hashApiKey (DESIGN §4)", () => {
     [{ pepper: [{ version: "1", secret: "a" }, { version: "1", secret: "b" }] }, "pepper"],
   ])("refuses a bad pepper %j naming the option", (options, name) => {
     expect(() => hashApiKey("flz_sk_x", options as never)).toThrowError(new RegExp(`"${name}"`));
+  });
+
+  it("refuses a misspelt option, naming it, rather than silently hashing without the pepper", () => {
+    let error: unknown;
+    try {
+      hashApiKey("flz_sk_x", { peper: "secret" } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", "peper"]);
+  });
+
+  it("refuses options that are not an object with INVALID_OPTIONS (not a TypeError)", () => {
+    for (const bad of [null, "secret", 5]) {
+      let error: unknown;
+      try {
+        hashApiKey("flz_sk_x", bad as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isApiKeyError(error) && error.code).toBe("INVALID_OPTIONS");
+    }
+    expect(hashApiKey("abc", undefined)).toBe(hashApiKey("abc"));
+  });
+
+  it("refuses bytes that are not a Uint8Array with a message that says what a pepper is", () => {
+    for (const bad of [new ArrayBuffer(8), new DataView(new ArrayBuffer(8)), [new Uint8Array(8)]]) {
+      expect(() => hashApiKey("flz_sk_x", { pepper: bad as never })).toThrowError(/"pepper": expected a secret string, bytes/);
+    }
+  });
+
+  it("keeps its own copy of a byte pepper: wiping the caller's buffer after setup changes nothing", async () => {
+    const bytes = (): Uint8Array => new TextEncoder().encode("a pepper of some length");
+    const secret = bytes();
+    const store = new MemoryKeyStore();
+    const accounts = { getPlan: () => "pro" };
+    const manager = createKeyManager({ store, accounts, pepper: secret });
+    const auth = createApiKeyAuth({ store, accounts, pepper: [{ version: "1", secret }] });
+    secret.fill(0); // the caller wipes its copy of the secret once everything is set up
+    const { key, record } = await manager.create({ accountId: "acc_1", actor: { id: "u1", admin: true }, name: "Wiped pepper" });
+    expect(record.hash).toBe(hashApiKey(key, { pepper: bytes() }));
+    expect((await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
+    await auth.close();
   });
 
   it("refuses non-strings and inputs over 256 characters", () => {

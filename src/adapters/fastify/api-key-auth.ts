@@ -30,7 +30,7 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     /** `false` leaves this route open (health checks, public docs). */
-    apiKeyAuth?: boolean;
+    apiKeyAuth?: boolean | undefined;
   }
 }
 

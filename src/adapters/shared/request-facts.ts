@@ -107,7 +107,7 @@ export function dropRejection(value: unknown): void {
 }
 
 /** Refuse option names the adapter does not know (a typo would otherwise silently do nothing). @internal */
-export { rejectUnknownOptions } from "../../errors.js";
+export { checkOptionNames as rejectUnknownOptions } from "../../errors.js";
 
 /**
  * The result as the adapter will use it. The core always returns a well-formed result; anything

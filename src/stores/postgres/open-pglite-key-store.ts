@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { invalidOption, rejectUnknownOptions } from "../../errors.js";
+import { checkOptionNames, invalidOption } from "../../errors.js";
 import { PostgresKeyStore } from "./postgres-key-store.js";
 import type { PGliteLike } from "./sql-client.js";
 
@@ -46,7 +46,7 @@ export interface OpenedPGliteKeyStore {
 export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}): Promise<OpenedPGliteKeyStore> {
   // Checked before anything opens: a misspelt dataDir would silently give a database in memory.
   if (options === null || typeof options !== "object") invalidOption("options", "expected { dataDir?, table?, schema? }");
-  rejectUnknownOptions(options, ["dataDir", "table", "schema"]);
+  checkOptionNames(options, ["dataDir", "table", "schema"], "openPGliteKeyStore");
   if (options.dataDir !== undefined && (typeof options.dataDir !== "string" || options.dataDir.length === 0)) {
     invalidOption("dataDir", "a non-empty folder path, or leave it out for a database in memory");
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ApiKeyError, invalidOption, rejectUnknownOptions } from "../../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption } from "../../errors.js";
 import {
   storableRecord,
   latestUsage,
@@ -116,7 +116,7 @@ export class PostgresKeyStore implements KeyStore {
 
   constructor(options: PostgresKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
-    rejectUnknownOptions(options, ["client", "table", "schema", "channel", "confirmTimeoutMs", "onUnconfirmed"]);
+    checkOptionNames(options, ["client", "table", "schema", "channel", "confirmTimeoutMs", "onUnconfirmed"], "PostgresKeyStore");
     this.kind = clientKind(options.client);
     this.client = options.client;
     const table = options.table ?? "api_keys";

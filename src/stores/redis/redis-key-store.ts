@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { ApiKeyError, invalidOption, rejectUnknownOptions } from "../../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption } from "../../errors.js";
 import {
   storableRecord,
   latestUsage,
@@ -99,7 +99,7 @@ export class RedisKeyStore implements KeyStore {
 
   constructor(options: RedisKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
-    rejectUnknownOptions(options, ["client", "prefix", "confirmTimeoutMs", "onUnconfirmed"]);
+    checkOptionNames(options, ["client", "prefix", "confirmTimeoutMs", "onUnconfirmed"], "RedisKeyStore");
     const c = options.client as unknown as Record<string, unknown> | null;
     if (c === null || typeof c !== "object" || typeof c.evalsha !== "function" || typeof c.duplicate !== "function") {
       invalidOption("client", "expected an ioredis client");
