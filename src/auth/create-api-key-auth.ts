@@ -31,6 +31,7 @@ import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-sto
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
 import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
 import { checkNow } from "./check-now.js";
+import { revokedAtTime } from "./revoked.js";
 import { eventPath, redactKeys } from "./event-text.js";
 import { Deadlines } from "./deadline.js";
 import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } from "./responses.js";
@@ -340,8 +341,9 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     if (typeof now !== "number" || !Number.isFinite(now)) throw new TypeError("clock.now() returned no time");
     let reason: ApiKeyAuthFailureReason | undefined;
     if (record === null) reason = "unknown";
-    // Written as "not later than now", so an Invalid Date (NaN) counts as revoked or expired.
-    else if (record.revokedAt !== null && !(record.revokedAt.getTime() > now)) reason = "revoked";
+    // Written as "not later than now", so an Invalid Date (NaN) counts as revoked or expired. A
+    // revocation that is not a rotation's grace holds even if this server's clock runs behind.
+    else if (record.revokedAt !== null && revokedAtTime(record, now)) reason = "revoked";
     else if (record.expiresAt !== null && !(record.expiresAt.getTime() > now)) reason = "expired";
     else if (environmentIndex !== null && tag !== environmentIndex) reason = "environment";
     if (reason !== undefined || accounts === undefined) return finish(request, token, tag, record, now, reason);

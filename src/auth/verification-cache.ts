@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { revokedAtTime } from "./revoked.js";
 import { z } from "zod";
 import { hexToLatin1 } from "../hash/digest.js";
 import type { ApiKeyRecord, KeyStore } from "../store/key-store.js";
@@ -216,7 +217,7 @@ export class VerificationCache {
 /** A record that can never be accepted again: revoked or expired already. */
 function cannotPass(record: ApiKeyRecord, now: number): boolean {
   return (
-    (record.revokedAt !== null && record.revokedAt.getTime() <= now) ||
+    revokedAtTime(record, now) ||
     (record.expiresAt !== null && record.expiresAt.getTime() <= now)
   );
 }

@@ -12,6 +12,7 @@ import { generateApiKey } from "../format/generate-api-key.js";
 import { getDefaultKeyFormat, type KeyFormat } from "../format/key-format.js";
 import { hashWith, normalizePeppers, type PepperOption } from "../hash/hash-api-key.js";
 import { Deadlines } from "../auth/deadline.js";
+import { revokedAtTime } from "../auth/revoked.js";
 import {
   accountsSchema,
   apiPlansSchema,
@@ -253,7 +254,7 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   function toItem(r: ApiKeyRecord): ApiKeyListItem {
     const now = clock.now();
     const status: ApiKeyStatus =
-      r.revokedAt !== null && r.revokedAt.getTime() <= now
+      revokedAtTime(r, now)
         ? "revoked"
         : r.expiresAt !== null && r.expiresAt.getTime() <= now
           ? "expired"
