@@ -261,7 +261,8 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         hint: record?.hint ?? hint,
         accountId: record?.accountId ?? null,
         revokedReason: reason === "revoked" ? (record?.revokedReason ?? "revoked") : null,
-        ip: typeof request?.ip === "string" ? request.ip : null,
+        // An address may come from a header the client wrote (a `getIp` reading X-Forwarded-For).
+        ip: typeof request?.ip === "string" ? redactKeys(request.ip, format.head) : null,
         // The client's own text goes in without its query string and with key-shaped runs redacted.
         userAgent: typeof request?.userAgent === "string" ? redactKeys(request.userAgent, format.head) : null,
         method: typeof request?.method === "string" ? redactKeys(request.method, format.head) : null,

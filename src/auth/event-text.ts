@@ -1,5 +1,5 @@
 /**
- * What of the client's own text (path, user agent) may go into events: never a key. A key pasted
+ * What of the client's own text (path, user agent, method, an address from a header) may go into events: never a key. A key pasted
  * into the query string, the path or the User-Agent must not reach logs through `onEvent`.
  *
  * @module
@@ -41,7 +41,41 @@ export function eventPath(path: string, head: string): string {
   if (query !== -1) end = query;
   const fragment = path.indexOf("#");
   if (fragment !== -1 && fragment < end) end = fragment;
-  return redactKeys(end === path.length ? path : path.slice(0, end), head);
+  const bare = end === path.length ? path : path.slice(0, end);
+  // `/v1/%66lz_sk_…` is the same path as `/v1/flz_sk_…` (RFC 3986 §6.2.2.2): escapes of
+  // unreserved characters are read as those characters, so an escaped key is redacted too.
+  return redactKeys(bare.includes("%") ? decodeUnreserved(bare) : bare, head);
+}
+
+/** Value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/** Is `c` an unreserved character (ALPHA / DIGIT / "-" / "." / "_" / "~")? */
+function unreserved(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95 || c === 126;
+}
+
+/**
+ * `%XX` escapes of unreserved characters replaced by the characters; every other escape is kept
+ * as written (decoding those could put separators or control characters into a log line).
+ */
+function decodeUnreserved(text: string): string {
+  let out = "";
+  let from = 0;
+  for (let at = text.indexOf("%"); at !== -1 && at + 2 < text.length; at = text.indexOf("%", at + 1)) {
+    const hi = hexValue(text.charCodeAt(at + 1));
+    const lo = hexValue(text.charCodeAt(at + 2));
+    if (hi < 0 || lo < 0) continue;
+    const c = hi * 16 + lo;
+    if (!unreserved(c)) continue;
+    out += text.slice(from, at) + String.fromCharCode(c);
+    from = at + 3;
+  }
+  return out + text.slice(from);
 }
 
 /** The path of an absolute-form target (`scheme://authority/path…`); other text as it is. */

@@ -111,6 +111,23 @@ describe("events carry no key the client put in its path, query or user agent (D
     for (const key of Object.values(w.keys)) expect(text).not.toContain(key.slice(-32));
   });
 
+  it("a key-shaped run in the client address is redacted (an address read from a header the client wrote)", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({ authorization: undefined, method: "GET", ip: `${w.keys.prod}, 203.0.113.9` });
+    expect(w.events[0]?.ip).toBe("[redacted API key], 203.0.113.9");
+    await w.auth.authenticate({ authorization: undefined, method: "GET", ip: "203.0.113.9" });
+    expect(w.events[1]?.ip).toBe("203.0.113.9");
+  });
+
+  it("a key written with percent-escapes in the path is redacted; other escapes stay as written", async () => {
+    const w = await makeWorld();
+    const escaped = `%66lz%5Fsk%5f${w.keys.prod.slice("flz_sk_".length)}`;
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/keys/${escaped}/usage` });
+    expect(w.events[0]?.path).toBe("/v1/keys/[redacted API key]/usage");
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: "/v1/a%20b/%0A/%7e/%zz/%4" });
+    expect(w.events[1]?.path).toBe("/v1/a%20b/%0A/~/%zz/%4");
+  });
+
   it("text without a key is passed through unchanged", async () => {
     const w = await makeWorld();
     await w.auth.authenticate({ authorization: undefined, method: "DELETE", path: "/v1/flz_docs/a_b", userAgent: "curl/8.5.0" });
