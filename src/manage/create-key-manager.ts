@@ -88,7 +88,7 @@ export interface KeyLastSeen {
 export interface CreateApiKeyInput {
   accountId: string;
   actor: KeyManagerActor;
-  /** A descriptive name: trimmed, 1 to 100 printable characters. */
+  /** A descriptive name: trimmed, 1 to 100 printable characters, not containing a key (the format's head, `flz_sk_`). */
   name: string;
   /** An environment tag of the format's set (`prod`, `stag`, `dev`); omitted: untagged. */
   environment?: string | undefined;
@@ -349,6 +349,8 @@ export function parseCreateInput(
   const name = rawName.trim();
   if (name.length === 0 || [...name].length > 100 || !PRINTABLE.test(name))
     throw validationError("name", "must be 1 to 100 printable characters");
+  // A key pasted as the name would be stored in plaintext (DESIGN §9). The error does not echo it.
+  if (name.includes(ctx.format.head)) throw validationError("name", `must not contain an API key (text starting with ${ctx.format.head})`);
   const env: unknown = input.environment;
   if (env !== undefined && env !== null && (typeof env !== "string" || !ctx.format.environments.includes(env)))
     throw validationError("environment", `must be one of ${ctx.format.environments.join(", ") || "(none)"}`);

@@ -144,6 +144,15 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
     expect(store.size).toBe(0);
   });
 
+  it("refuses a name that holds a key (it would be stored in plaintext), without echoing it", async () => {
+    const { manager, store } = setup();
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const e = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: `old ${key}` }));
+    expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", "name"]);
+    expect(JSON.stringify(e.body) + e.message).not.toContain(key.slice(-32));
+    expect(store.size).toBe(1);
+  });
+
   it("accepts 100 printable characters, Unicode names, read-only keys and a future expiry", async () => {
     const { manager, clock } = setup();
     const a = await manager.create({ accountId: "acc_1", actor: admin, name: "x".repeat(100) });
