@@ -30,6 +30,7 @@ import {
 import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
 import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
+import { dropRejection } from "../lib/thenable.js";
 import { checkNow } from "./check-now.js";
 import { revokedAtTime } from "./revoked.js";
 import { eventPath, redactKeys } from "./event-text.js";
@@ -152,7 +153,6 @@ export interface ApiKeyAuth {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-const ignoreRejection = (): void => {};
 const REALM = /^[\x20-\x7e]{1,100}$/;
 
 const schema = z.strictObject({
@@ -271,9 +271,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
       });
       // An async sink (`async (event) => …` is a valid `onEvent`) fails by rejecting: that
       // rejection is ignored too, else it would be unhandled and Node would end the process.
-      if (typeof (returned as PromiseLike<unknown> | null | undefined)?.then === "function") {
-        (returned as PromiseLike<unknown>).then(undefined, ignoreRejection);
-      }
+      dropRejection(returned);
     } catch {
       // An event sink's failure never changes the answer.
     }

@@ -12,6 +12,7 @@
  * @module
  */
 import { z } from "zod";
+import { revokedAtTime } from "../auth/revoked.js";
 import { ApiKeyError } from "../errors.js";
 import { MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
@@ -98,7 +99,8 @@ function nextExpiry(old: ApiKeyRecord, requested: Date | null | undefined, now: 
  * @internal
  */
 export function stoppedAt(record: ApiKeyRecord, now: number): Date | null {
-  const revoked = record.revokedAt !== null && record.revokedAt.getTime() <= now ? record.revokedAt : null;
+  // The authenticator's rule (clock skew allowed for revocations that are not a rotation's grace).
+  const revoked = revokedAtTime(record, now) ? record.revokedAt : null;
   const expired = record.expiresAt !== null && record.expiresAt.getTime() <= now ? record.expiresAt : null;
   if (revoked === null) return expired;
   if (expired === null) return revoked;
@@ -113,7 +115,7 @@ const ALREADY_ROTATED = "API key was already rotated; rotate its replacement ins
  * the key stopped working, or `null` if it still works.
  */
 async function requireRotatable(ctx: ManagerContext, record: ApiKeyRecord, now: number): Promise<Date | null> {
-  if (record.revokedAt !== null && record.revokedAt.getTime() > now) {
+  if (record.revokedAt !== null && !revokedAtTime(record, now)) {
     throw new ApiKeyError("CONFLICT", "API key is already scheduled for revocation (rotated); rotate its replacement instead", { status: 409 });
   }
   if (record.revokedReason === "rotated") throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409 });

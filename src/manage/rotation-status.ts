@@ -66,7 +66,8 @@ export async function rotationStatus(ctx: ManagerContext, input: RotationStatusI
     next: ctx.toItem(successor),
     rotatedAt: successor.createdAt,
     graceEndsAt: stopped ?? old.revokedAt,
-    inGrace: stopped === null && old.revokedAt !== null && old.revokedAt.getTime() > now,
+    // Not stopped yet, with a revocation on the way: the grace.
+    inGrace: stopped === null && old.revokedAt !== null,
     previousLastUsedAt,
     previousUsedSinceRotation: previousLastUsedAt !== null && previousLastUsedAt.getTime() >= successor.createdAt.getTime(),
     nextLastUsedAt: ctx.lastUsed(successor),

@@ -9,6 +9,9 @@ import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/response
 import { checkNow, type CheckNow } from "../../auth/check-now.js";
 import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
 import { invalidOption } from "../../errors.js";
+import { dropRejection, isThenable } from "../../lib/thenable.js";
+
+export { dropRejection };
 
 /**
  * Every Authorization line of a Node `rawHeaders` list (name, value, name, value, …).
@@ -95,16 +98,6 @@ export function shouldSkip<T>(skip: ((input: T) => boolean) | undefined, input: 
   }
 }
 
-const ignoreRejection = (): void => {};
-
-/**
- * If a user's callback returned a promise where a plain value was expected, make sure its
- * rejection is handled: an unhandled one ends a Node process. May throw (a hostile `then`);
- * callers call it inside their own `try`. @internal
- */
-export function dropRejection(value: unknown): void {
-  if (isThenable(value)) value.then(undefined, ignoreRejection);
-}
 
 /** Refuse option names the adapter does not know (a typo would otherwise silently do nothing). @internal */
 export { checkOptionNames as rejectUnknownOptions } from "../../errors.js";
@@ -141,8 +134,4 @@ export function runAuth(auth: ApiKeyAuth, request: ApiKeyAuthRequest): ApiKeyAut
   }
   if (isThenable(outcome)) return Promise.resolve(outcome).then(checkedResult, () => FALLBACK_FAILURE);
   return checkedResult(outcome);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }
