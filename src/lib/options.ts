@@ -17,12 +17,29 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   let option = issue?.path.map(String).join(".") ?? "";
-  if (issue?.code === "unrecognized_keys") option = [option, ...issue.keys].filter(Boolean).join(".");
-  throw new ApiKeyError(
-    "INVALID_OPTIONS",
-    `${what}: invalid option "${option || "(options)"}": ${issue?.message ?? "invalid"}`,
-    { field: option, cause: result.error },
-  );
+  let problem = issue?.message ?? "invalid";
+  if (issue?.code === "unrecognized_keys") {
+    // The same words as checkOptionNames: "unknown option (expected …)", not zod's wording.
+    const known = optionNamesAt(schema, issue.path);
+    option = [option, ...issue.keys].filter(Boolean).join(".");
+    problem = known === undefined ? "unknown option" : `unknown option (expected ${known.join(", ")})`;
+  }
+  throw new ApiKeyError("INVALID_OPTIONS", `${what}: invalid option "${option || "(options)"}": ${problem}`, {
+    field: option,
+    cause: result.error,
+  });
+}
+
+/** The option names an object schema at `path` knows, through optional and nullable wrappers. */
+function optionNamesAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let at: unknown = schema;
+  for (let i = 0; i <= path.length; i++) {
+    while (at instanceof z.ZodOptional || at instanceof z.ZodNullable) at = at.unwrap();
+    if (!(at instanceof z.ZodObject)) return undefined;
+    if (i === path.length) return Object.keys(at.shape as Record<string, unknown>);
+    at = (at.shape as Record<string, unknown>)[String(path[i])];
+  }
+  return undefined;
 }
 
 const METHODS = ["insert", "getByHash", "getById", "listByAccount", "revoke", "recordUsage"] as const;

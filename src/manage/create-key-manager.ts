@@ -96,7 +96,11 @@ export interface CreateApiKeyInput {
   permissions?: ApiKeyPermissions | undefined;
   /** A time in the future (Date or ISO string), at most 9999-12-31; omitted: never expires. */
   expiresAt?: Date | string | undefined;
-  /** Your own JSON data, kept with the record: an object, without NUL characters or lone surrogates. */
+  /**
+   * Your own JSON data, kept with the record: an object, without NUL characters or lone
+   * surrogates, at most 10 000 characters as JSON, and holding no key (no text starting with the
+   * format's head, `flz_sk_`, in a value or a property name).
+   */
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -374,6 +378,10 @@ export function parseCreateInput(
     try {
       const json = JSON.stringify(meta);
       if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");
+      // As for the name: a key pasted into metadata (a value or a property name) would be stored
+      // in plaintext. The format's head is ASCII letters and `_`, which JSON never escapes.
+      if (json.includes(ctx.format.head))
+        throw validationError("metadata", `must not contain an API key (text starting with ${ctx.format.head})`);
       metadata = JSON.parse(json) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof Error && error.name === "ApiKeyError") throw error;

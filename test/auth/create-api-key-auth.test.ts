@@ -209,6 +209,15 @@ describe("options are checked at setup (bad ones throw naming the option)", () =
   it("a missing options object throws", () => {
     expect(() => createApiKeyAuth(undefined as never)).toThrowError(/options/);
   });
+
+  it("an unknown option is named with the options it could have meant", () => {
+    expect(() => createApiKeyAuth({ store, relm: "api" } as never)).toThrowError(
+      /^createApiKeyAuth: invalid option "relm": unknown option \(expected store, accounts, .*\brealm\b.*\)$/,
+    );
+    expect(() => createApiKeyAuth({ store, cache: { ttlMs: 1000, max: 10, ttl: 5 } } as never)).toThrowError(
+      'createApiKeyAuth: invalid option "cache.ttl": unknown option (expected ttlMs, max, maxStalenessMs, negativeTtlMs)',
+    );
+  });
 });
 
 describe("peppers: HMAC lookups and pepper rotation", () => {

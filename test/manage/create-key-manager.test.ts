@@ -153,6 +153,23 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
     expect(store.size).toBe(1);
   });
 
+  it.each([
+    ["a value", (key: string) => ({ previous: key })],
+    ["a nested value", (key: string) => ({ deploy: { targets: ["ci", `token=${key}`] } })],
+    ["a property name", (key: string) => ({ [key]: true })],
+  ])("refuses metadata that holds a key in %s (it would be stored in plaintext), without echoing it", async (_where, metadata) => {
+    const { manager, store } = setup();
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const e = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata: metadata(key) }));
+    expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", "metadata"]);
+    expect(e.message).toContain("must not contain an API key");
+    expect(JSON.stringify(e.body) + e.message).not.toContain(key.slice(-32));
+    expect(store.size).toBe(1);
+    // Metadata without a key is kept as given.
+    const ok = await manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata: { team: "data", sk: "flz" } });
+    expect(ok.record.metadata).toEqual({ team: "data", sk: "flz" });
+  });
+
   it("accepts 100 printable characters, Unicode names, read-only keys and a future expiry", async () => {
     const { manager, clock } = setup();
     const a = await manager.create({ accountId: "acc_1", actor: admin, name: "x".repeat(100) });
