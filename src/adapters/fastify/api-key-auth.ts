@@ -126,13 +126,24 @@ function settle(result: ApiKeyAuthResult, request: FastifyRequest, reply: Fastif
 
 function setup(fastify: FastifyInstance, options: FastifyApiKeyAuthOptions): void {
   const o = optionsObject(options, "options");
-  // fastify-plugin and register() may add their own keys; only ours are checked.
+  // `fastify.register(apiKeyAuth, auth)`: the authenticator where its options object goes.
+  if (o["auth"] === undefined && typeof o["authenticate"] === "function")
+    invalidOption("auth", "pass the authenticator inside the options: fastify.register(apiKeyAuth, { auth })");
+  // The plugin shares the context it is registered in (fastify-plugin), so Fastify ignores a
+  // `prefix` given with it, and every route of that context would be protected, not those under
+  // the prefix. Refused, pointing to the form that does what it seems to ask.
+  if (o["prefix"] !== undefined)
+    invalidOption(
+      "prefix",
+      "the plugin protects the context it is registered in; register it inside a prefixed context: fastify.register(async (api) => { await api.register(apiKeyAuth, { auth }); … }, { prefix })",
+    );
+  // register() passes its own log options through; only ours are checked.
   rejectUnknownOptions(
-    Object.fromEntries(Object.entries(o).filter(([k]) => k !== "prefix" && k !== "logLevel" && k !== "logSerializers")),
+    Object.fromEntries(Object.entries(o).filter(([k]) => k !== "logLevel" && k !== "logSerializers")),
     ["auth", "hook", "skip"],
   );
   const auth = requireAuth(o["auth"], "auth");
-  const hook = (o["hook"] ?? "onRequest") as FastifyApiKeyAuthHook;
+  const hook = (o["hook"] === undefined ? "onRequest" : o["hook"]) as FastifyApiKeyAuthHook;
   if (!HOOKS.includes(hook)) invalidOption("hook", `expected one of ${HOOKS.join(", ")}`);
   const skip = optionalFunction<(request: FastifyRequest) => boolean>(o["skip"], "skip");
 

@@ -138,7 +138,7 @@ const headerLists = new WeakMap<ApiKeyAuthFailure, Record<string, string>>();
 const headHeaderLists = new WeakMap<ApiKeyAuthFailure, Record<string, string>>();
 const utf8 = new TextEncoder();
 
-function respond(failure: ApiKeyAuthFailure, method: string): Response {
+function respond(failure: ApiKeyAuthFailure, c: Context): Response {
   let headers = headerLists.get(failure);
   if (headers === undefined) {
     headers = { ...failure.headers, "content-type": "application/json" };
@@ -148,7 +148,7 @@ function respond(failure: ApiKeyAuthFailure, method: string): Response {
   // the length the server would have written. HTTP asks for the headers a GET would get, as the
   // Express and Fastify adapters send them, so the length is stated here. Only for HEAD: on a GET
   // a later middleware may rewrite the body, and a stated length would then be wrong.
-  if (method === "HEAD") {
+  if (c.req.method === "HEAD") {
     let head = headHeaderLists.get(failure);
     if (head === undefined) {
       head = { ...headers, "content-length": String(utf8.encode(failureJson(failure)).byteLength) };
@@ -156,9 +156,12 @@ function respond(failure: ApiKeyAuthFailure, method: string): Response {
     }
     headers = head;
   }
-  // A plain header record (not a Headers object): every runtime takes it, and @hono/node-server
-  // writes it out without building a Headers list per refusal. Each response gets its own copy.
-  return new Response(failureJson(failure), { status: failure.status, headers: { ...headers } });
+  // Through the context, not a bare Response: headers an earlier middleware set with `c.header()`
+  // (a request id, CORS, security headers) stay on the refusal, as they do on Express and Fastify
+  // and with Hono's own bearer-auth; ours replace any of the same name. It also hands Hono a
+  // Headers list, which middleware that run after `await next()` can still add to (a plain
+  // record would be written out as it was on @hono/node-server's HEAD answers).
+  return c.newResponse(failureJson(failure), failure.status, headers);
 }
 
 // Hono's compose takes what a middleware resolves to as the response unless the context is
@@ -166,7 +169,7 @@ function respond(failure: ApiKeyAuthFailure, method: string): Response {
 const nothing = (): void => undefined;
 
 function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next): Promise<Response | void> {
-  if (!result.ok) return Promise.resolve(respond(result, c.req.method));
+  if (!result.ok) return Promise.resolve(respond(result, c));
   c.set("apiKey", result.key);
   return next().then(nothing);
 }

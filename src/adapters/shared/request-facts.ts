@@ -76,7 +76,8 @@ export function optionalFunction<F>(value: unknown, option: string): F | undefin
 /** Check that the options argument is an object (or absent). @internal */
 export function optionsObject(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value !== "object" || value === null) invalidOption(what, "expected an options object");
+  // An array is an object too, but never options: `apiKeyAuth(auth, ["/health"])` opens nothing.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) invalidOption(what, "expected an options object");
   return value as Record<string, unknown>;
 }
 

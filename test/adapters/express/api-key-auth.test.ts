@@ -46,6 +46,8 @@ describe("setup: bad options throw INVALID_OPTIONS naming the option", () => {
     const auth = createApiKeyAuth({ store: new MemoryKeyStore() });
     expect(() => apiKeyAuth(auth, { skip: "/health" as never })).toThrow(/"skip"/);
     expect(() => apiKeyAuth(auth, { exclude: ["/health"] } as never)).toThrow(/"exclude"/);
+    // A list of paths where the options go would open nothing: refused, not ignored.
+    expect(() => apiKeyAuth(auth, ["/health"] as never)).toThrow(/"options": expected an options object/);
   });
 });
 

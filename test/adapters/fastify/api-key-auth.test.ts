@@ -53,6 +53,12 @@ describe("plugin shape", () => {
       [{ auth: fixture.auth, hook: "onSend" }, "hook"],
       [{ auth: fixture.auth, skip: true }, "skip"],
       [{ auth: fixture.auth, realm: "x" }, "realm"],
+      [{ auth: fixture.auth, hook: null }, "hook"],
+      // `prefix` is ignored by Fastify for a plugin that shares its context: refused, not dropped
+      [{ auth: fixture.auth, prefix: "/v1" }, "prefix"],
+      // the authenticator itself where its options go
+      [fixture.auth, "auth"],
+      [[fixture.auth], "options"],
     ] as const) {
       const fastify = Fastify();
       const error = await fastify.register(apiKeyAuth, options as never).then(
@@ -139,6 +145,36 @@ describe("request handling", () => {
     expect((await fastify.inject({ url: "/public" })).statusCode).toBe(200);
     expect((await fastify.inject({ url: "/v1/private" })).statusCode).toBe(401);
     await fastify.close();
+  });
+
+  it("in a prefixed context with its own not-found handler, unknown routes there ask for a key first (as the guide shows)", async () => {
+    const fastify = Fastify();
+    await fastify.register(
+      async (api) => {
+        await api.register(apiKeyAuth, { auth: fixture.auth });
+        api.setNotFoundHandler((_request, reply) => {
+          void reply.code(404).send({ success: false, error: { code: "NOT_FOUND", message: "Not found" } });
+        });
+        api.get("/contacts", async () => "contacts");
+      },
+      { prefix: "/v1" },
+    );
+    fastify.get("/health", async () => "ok");
+    const withKey = { authorization: `Bearer ${fixture.keys.pro}` };
+    expect((await fastify.inject({ url: "/health" })).statusCode).toBe(200);
+    expect((await fastify.inject({ url: "/v1/contacts" })).statusCode).toBe(401);
+    expect((await fastify.inject({ url: "/v1/nowhere" })).statusCode).toBe(401);
+    expect((await fastify.inject({ method: "DELETE", url: "/v1/contacts" })).statusCode).toBe(401);
+    expect((await fastify.inject({ url: "/v1/contacts", headers: withKey })).statusCode).toBe(200);
+    expect((await fastify.inject({ url: "/v1/nowhere", headers: withKey })).statusCode).toBe(404);
+    // Without that handler, Fastify's root not-found handler answers first (documented).
+    const plain = Fastify();
+    await plain.register(async (api) => {
+      await api.register(apiKeyAuth, { auth: fixture.auth });
+      api.get("/contacts", async () => "contacts");
+    }, { prefix: "/v1" });
+    expect((await plain.inject({ url: "/v1/nowhere" })).statusCode).toBe(404);
+    await Promise.all([fastify.close(), plain.close()]);
   });
 
   it("passes method, ip, user agent and the path without its query to the core", async () => {

@@ -7,6 +7,9 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApiKeyAuth, isApiKeyError, MemoryKeyStore, type ApiKeyAuth, type ApiKeyAuthEvent } from "../../../src/index.js";
 import { apiKeyAuth, type ApiKeyAuthEnv, type HonoApiKeyAuthOptions } from "../../../src/adapters/hono/index.js";
@@ -64,6 +67,67 @@ describe("repeated Authorization lines are refused (DESIGN §5: two headers are 
       const res = await rawRequest(port, Buffer.from(`${head}${lines}\r\n`, "latin1"));
       expect(res.status).toBe(401);
       expect(res.headers["www-authenticate"]).toBe(INVALID_REQUEST);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("refusals keep the headers other middleware set (as on Express and Fastify)", () => {
+  function layeredApp(): Hono<ApiKeyAuthEnv> {
+    const app = new Hono<ApiKeyAuthEnv>();
+    app.use(requestId({ generator: () => "req-42" })); // c.header() before next()
+    app.use(secureHeaders()); // headers added after next()
+    app.use("/v1/*", apiKeyAuth(fixture.auth));
+    app.get("/v1/me", (c) => c.json({ keyId: c.get("apiKey").id }));
+    return app;
+  }
+
+  it("app.request: X-Request-Id and the security headers are on the 401, with our own headers", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      const res = await layeredApp().request("/v1/me", { method });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("x-request-id")).toBe("req-42");
+      expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+      expect(res.headers.get("content-type")).toBe("application/json");
+      if (method === "GET") expect(await res.json()).toEqual(UNAUTHORIZED_BODY);
+    }
+  });
+
+  it("with cors() before it, as the guide shows: the preflight is answered, refusals carry the CORS headers", async () => {
+    const app = new Hono<ApiKeyAuthEnv>();
+    app.use("/v1/*", cors({ origin: "https://tools.example" }));
+    app.use("/v1/*", apiKeyAuth(fixture.auth));
+    app.get("/v1/me", (c) => c.json({ keyId: c.get("apiKey").id }));
+    const origin = { origin: "https://tools.example" };
+    const preflight = await app.request("/v1/me", { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+    expect(preflight.status).toBe(204);
+    const refused = await app.request("/v1/me", { headers: origin });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://tools.example");
+    expect(await refused.json()).toEqual(UNAUTHORIZED_BODY);
+  });
+
+  it("@hono/node-server over a socket, GET and HEAD alike", async () => {
+    const server = serve({ fetch: layeredApp().fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+    try {
+      const port = await listening(server);
+      for (const method of ["GET", "HEAD"]) {
+        const res = await rawRequest(port, Buffer.from(`${method} /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, "latin1"));
+        expect(res.status).toBe(401);
+        expect(res.headers["x-request-id"]).toBe("req-42");
+        expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+        expect(res.headers["x-content-type-options"]).toBe("nosniff");
+        expect(res.headers["www-authenticate"]).toBe('Bearer realm="api"');
+        expect(res.headers["content-type"]).toBe("application/json");
+        expect(res.headers["content-length"]).toBe(String(JSON.stringify(UNAUTHORIZED_BODY).length));
+      }
+      const ok = await rawRequest(
+        port,
+        Buffer.from(`GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${fixture.keys.pro}\r\nConnection: close\r\n\r\n`, "latin1"),
+      );
+      expect([ok.status, ok.headers["x-request-id"]]).toEqual([200, "req-42"]);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -169,6 +233,7 @@ describe("request handling", () => {
       [() => apiKeyAuth(fixture.auth, { skip: 1 as never }), "skip"],
       [() => apiKeyAuth(fixture.auth, { getIp: "x" as never }), "getIp"],
       [() => apiKeyAuth(fixture.auth, { hook: "x" } as never), "hook"],
+      [() => apiKeyAuth(fixture.auth, ["/health"] as never), "options"],
     ] as const) {
       let error: unknown;
       try {
