@@ -2,16 +2,17 @@
 // it (publint, @arethetypeswrong/cli for both `import` and `require`), then install it into fresh
 // temporary projects — each with only the framework or client its subpath needs — and load every
 // subpath with `import` and with `require`, and compile a strict TypeScript program against it
-// (skipLibCheck off). Last, the core on other runtimes: Bun and Deno (from the npm registry), and a
-// context without `process`, as on Workers (DESIGN §2).
-import { execFileSync } from "node:child_process";
+// (skipLibCheck off). Last, the core on other runtimes: a context without `process`, workerd
+// (Cloudflare's Workers runtime) serving a bundled Worker over HTTP, Bun and Deno (all three from
+// the npm registry) (DESIGN §2).
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
-import { consumerPrograms, coreFlow, honoServeScript } from "./package-consumers.mjs";
+import { consumerPrograms, coreFlow, honoServeScript, workerdWorker } from "./package-consumers.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -70,6 +71,247 @@ function typecheck(dir, subpath, { node10 = false } = {}) {
   return `${configs.map(([, r]) => `${r.module}/${r.moduleResolution}`).join(" and ")}, lib ${program.lib.join(", ")}, types [${program.types.join(", ")}]`;
 }
 
+// esbuild, from tsup: the bundler wrangler uses for Workers.
+const loadEsbuild = async () => import(pathToFileURL(createRequire(join(root, "package.json")).resolve("esbuild")).href);
+
+// workerd, in one process: `config.capnp` in `dir` names the services and sockets, each socket on
+// 127.0.0.1:0; workerd reports the ports it got on a control descriptor (fd 3). Resolves to the
+// port per socket name, with stop() (SIGKILL, so it cannot linger; also on Node's exit) and the
+// output so far. Rejects if workerd exits or no port comes within the time limit.
+function startWorkerd(bin, dir, socketNames) {
+  const child = spawn(bin, ["serve", "config.capnp", "--control-fd=3"], { cwd: dir, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  const exited = new Promise((resolve) => child.once("close", resolve));
+  const stop = async () => {
+    process.removeListener("exit", kill);
+    if (child.exitCode === null && child.signalCode === null) kill();
+    await exited;
+  };
+  const server = { stop, output: () => output };
+  return new Promise((resolve, reject) => {
+    const ports = {};
+    let control = "";
+    let settled = false;
+    const failed = async (why) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      await stop();
+      reject(new Error(`${why}${output.trim() ? `:\n${output.trim()}` : ""}`));
+    };
+    const timer = setTimeout(() => failed(`workerd did not listen within 20 s (sockets so far: ${JSON.stringify(ports)})`), 20_000);
+    child.once("error", (error) => failed(`workerd did not start (${error.message})`));
+    child.once("exit", (code, signal) => failed(`workerd exited (${signal ?? `code ${code}`}) before listening`));
+    child.stdio[3].on("data", (d) => {
+      control += d;
+      const lines = control.split("\n");
+      control = lines.pop();
+      for (const line of lines) {
+        let event;
+        try {
+          event = JSON.parse(line);
+        } catch {
+          continue; // not a message this check knows
+        }
+        if (event.event === "listen") ports[event.socket] = event.port;
+      }
+      if (!settled && socketNames.every((name) => ports[name] !== undefined)) {
+        settled = true;
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolve({ ...server, ports });
+      }
+    });
+  });
+}
+
+// What a Worker built from scripts/package-consumers.mjs (`workerdWorker`) answers over HTTP at
+// `base`: GET /fixture (its keys, flow(core), typeof process) and /v1/me behind apiKeyAuth.
+async function workerRequest(base, path, { method = "GET", key, timeoutMs = 10_000 } = {}) {
+  let response, text;
+  try {
+    response = await fetch(base + path, {
+      method,
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    throw new Error(`${method} ${path}: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ""}`);
+  }
+  if (response.status === 500) throw new Error(`${method} ${path}: 500 from the Worker\n${text}`);
+  return { status: response.status, challenge: response.headers.get("www-authenticate"), text };
+}
+async function workerHttpChecks(base, keys) {
+  const expect = (what, got, want) => {
+    if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  };
+  const unauthorized = '{"success":false,"error":{"code":"UNAUTHORIZED","message":"Invalid or missing API key"}}';
+  const seen = [];
+  let r = await workerRequest(base, "/v1/me", { key: keys.pro });
+  expect("Pro key: status", r.status, 200);
+  expect("Pro key: body", r.text, '{"accountId":"acc_pro"}');
+  seen.push(`Pro key 200 ${r.text}`);
+  r = await workerRequest(base, "/v1/me", { key: keys.readOnly });
+  expect("read-only key GET: status", r.status, 200);
+  seen.push("read-only GET 200");
+  r = await workerRequest(base, "/v1/me");
+  expect("no Authorization: status", r.status, 401);
+  expect("no Authorization: body", r.text, unauthorized);
+  expect("no Authorization: WWW-Authenticate", r.challenge, 'Bearer realm="api"');
+  seen.push(`no header 401 ${r.text} WWW-Authenticate: ${r.challenge}`);
+  // The Pro key with its last character changed: the checksum (its last 6) no longer matches.
+  const tampered = keys.pro.slice(0, -1) + (keys.pro.endsWith("a") ? "b" : "a");
+  r = await workerRequest(base, "/v1/me", { key: tampered });
+  expect("bad checksum: status", r.status, 401);
+  expect("bad checksum: body", r.text, unauthorized);
+  expect("bad checksum: WWW-Authenticate", r.challenge, 'Bearer realm="api", error="invalid_token"');
+  seen.push(`bad checksum 401 WWW-Authenticate: ${r.challenge}`);
+  r = await workerRequest(base, "/v1/me", { key: keys.starter });
+  expect("Starter key: status", r.status, 403);
+  expect("Starter key: body", r.text, '{"success":false,"error":{"code":"FORBIDDEN","message":"API access requires Pro plan"}}');
+  expect("Starter key: WWW-Authenticate", r.challenge, null);
+  seen.push(`Starter key 403 ${JSON.parse(r.text).error.message}`);
+  r = await workerRequest(base, "/v1/me", { method: "POST", key: keys.readOnly });
+  expect("read-only key POST: status", r.status, 403);
+  expect("read-only key POST: body", r.text, '{"success":false,"error":{"code":"FORBIDDEN","message":"API key does not have the required permissions"}}');
+  expect("read-only key POST: WWW-Authenticate", r.challenge, 'Bearer realm="api", error="insufficient_scope"');
+  seen.push(`read-only POST 403 WWW-Authenticate: ${r.challenge}`);
+  r = await workerRequest(base, "/v1/me", { key: keys.revoked });
+  expect("revoked key: status", r.status, 401);
+  expect("revoked key: body", r.text, unauthorized);
+  expect("revoked key: WWW-Authenticate", r.challenge, 'Bearer realm="api", error="invalid_token"');
+  seen.push(`revoked 401 WWW-Authenticate: ${r.challenge}`);
+  // Last used (interval 200 ms): the timer of the first request dies with it on Workers; a use
+  // after the batch was due writes it, through waitUntil.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  r = await workerRequest(base, "/v1/me", { key: keys.pro });
+  expect("Pro key again: status", r.status, 200);
+  let lastUsedAt = null;
+  for (let i = 0; i < 20 && lastUsedAt === null; i++) {
+    lastUsedAt = JSON.parse((await workerRequest(base, "/usage")).text).lastUsedAt;
+    if (lastUsedAt === null) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect("last used written (a key used twice, 400 ms apart)", typeof lastUsedAt, "string");
+  seen.push(`last used written: ${lastUsedAt}`);
+  // A hung store: a client that gives up mid-lookup, then one that waits, which gets the 503.
+  const abandoned = await workerRequest(base, "/hung/me", { key: keys.pro, timeoutMs: 100 }).then(
+    (res) => `answered ${res.status}`,
+    () => "gave up",
+  );
+  expect("hung store, client gives up after 100 ms", abandoned, "gave up");
+  const started = Date.now();
+  r = await workerRequest(base, "/hung/me", { key: keys.pro, timeoutMs: 5_000 });
+  const waited = Date.now() - started;
+  expect("hung store: status", r.status, 503);
+  expect("hung store: body", r.text, '{"success":false,"error":{"code":"SERVICE_UNAVAILABLE","message":"Authentication is temporarily unavailable"}}');
+  seen.push(`hung store (limit 300 ms), after a client gave up: 503 in ${waited} ms`);
+  return seen.join("\n");
+}
+
+// Workers for real (DESIGN §2): workerd, Cloudflare's runtime, from the npm registry (package
+// `workerd`, its binary in the platform package @cloudflare/workerd-<os>-<arch>). The Worker of
+// scripts/package-consumers.mjs, bundled in `dir` (the tarball and hono installed) as wrangler
+// bundles one, is served twice by one workerd at the newest compatibility date it supports: with
+// nodejs_compat turned off (Web APIs only, no `process`: the core hashes with @noble/hashes) and
+// with that date's default flags, what a Worker made today gets (workerd 1.20261117 turns
+// nodejs_compat on by default from 2026-08-04, and the core then hashes with node:crypto, through
+// process.getBuiltinModule).
+// Requests go from here, over HTTP; the digests must be the ones Node gives.
+async function checkWorkerd(dir, expected) {
+  const home = join(work, "workerd");
+  mkdirSync(home);
+  writeFileSync(join(home, "package.json"), JSON.stringify({ name: "workerd-runtime", version: "1.0.0", private: true }));
+  try {
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "workerd@^1"], { cwd: home });
+  } catch (error) {
+    return skip("workerd", `npm could not install it (${String(error.stderr ?? error.message).trim().split("\n").pop()})`);
+  }
+  // The package's bin is a Node launcher: run the binary itself, so stopping it stops workerd.
+  const cloudflare = join(home, "node_modules/@cloudflare");
+  const bin = (existsSync(cloudflare) ? readdirSync(cloudflare) : []).map((d) => join(cloudflare, d, "bin/workerd")).find((f) => existsSync(f));
+  if (bin === undefined) return skip("workerd", "npm installed no binary for this platform (@cloudflare/workerd-<os>-<arch>)");
+  let date;
+  try {
+    // "workerd 2026-11-17": the newest compatibility date it supports.
+    date = run(bin, ["--version"]).match(/\d{4}-\d{2}-\d{2}/)?.[0];
+    if (date === undefined) throw new Error("`workerd --version` printed no date");
+  } catch (error) {
+    return skip("workerd", `its binary does not run here (${String(error.stderr || error.message).trim().split("\n")[0]})`);
+  }
+  const version = `workerd ${JSON.parse(readFileSync(join(home, "node_modules/workerd/package.json"), "utf8")).version}`;
+
+  let bundled = false;
+  await stepAsync(`bundle a Worker importing ${pkg.name} and ${pkg.name}/hono as wrangler does (esbuild, ES module, conditions workerd, worker, browser)`, async () => {
+    const esbuild = await loadEsbuild();
+    const result = await esbuild.build({
+      stdin: { contents: workerdWorker, resolveDir: dir, loader: "js", sourcefile: "worker.src.mjs" },
+      bundle: true, write: false, metafile: true, format: "esm", platform: "neutral", target: "es2022",
+      mainFields: ["browser", "module", "main"], conditions: ["workerd", "worker", "browser"], logLevel: "silent",
+      external: ["cloudflare:*"], // the runtime's own modules, as wrangler leaves them
+    });
+    writeFileSync(join(home, "worker.mjs"), result.outputFiles[0].text);
+    bundled = true;
+    const packages = new Set(Object.keys(result.metafile.inputs).map((p) => p.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1]).filter(Boolean));
+    return `${Math.round(result.outputFiles[0].contents.length / 1024)} KiB from ${[...packages].sort().join(", ")}`;
+  });
+  if (!bundled) return;
+
+  const workers = [
+    { name: "web", flags: ["no_nodejs_compat", "no_nodejs_compat_v2"], title: "nodejs_compat off (no_nodejs_compat, no_nodejs_compat_v2)" },
+    { name: "today", flags: [], title: "that date's default flags" },
+  ];
+  const service = (w) => `(name = "${w.name}", worker = (
+      modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
+      compatibilityDate = "${date}",
+      compatibilityFlags = [${w.flags.map((f) => JSON.stringify(f)).join(", ")}],
+    ))`;
+  writeFileSync(join(home, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    ${workers.map(service).join(",\n    ")},
+  ],
+  sockets = [
+    ${workers.map((w) => `(name = "${w.name}", address = "127.0.0.1:0", http = (), service = "${w.name}")`).join(",\n    ")},
+  ],
+);
+`);
+  let server;
+  await stepAsync(`${version} serves both Workers on 127.0.0.1 (compatibility date ${date})`, async () => {
+    server = await startWorkerd(bin, home, workers.map((w) => w.name));
+    return workers.map((w) => `${w.name}: port ${server.ports[w.name]}`).join(", ");
+  });
+  if (server === undefined) return;
+  try {
+    for (const w of workers) {
+      const base = `http://127.0.0.1:${server.ports[w.name]}`;
+      let keys;
+      await stepAsync(`the core flow in a Worker on ${version}, ${w.title}, first request: same digests as Node`, async () => {
+        const r = await workerRequest(base, "/fixture");
+        const fixture = JSON.parse(r.text);
+        if (w.flags.length > 0 && fixture.process !== "undefined") throw new Error(`the Worker has a process (${fixture.process}): nodejs_compat is still on`);
+        const got = JSON.stringify(fixture.flow);
+        if (got !== expected) throw new Error(`digests differ:\n  node: ${expected}\n  workerd: ${got}`);
+        if (fixture.starterCreate !== "403 API access requires Pro plan") throw new Error(`creating a key for the Starter account: ${fixture.starterCreate}`);
+        keys = fixture.keys;
+        return `typeof process: ${fixture.process}; a new key for the Starter account: ${fixture.starterCreate}`;
+      });
+      if (keys === undefined) continue;
+      await stepAsync(`${pkg.name}/hono in that Worker (${w.name}), over HTTP`, () => workerHttpChecks(base, keys));
+    }
+    const said = server.output().trim();
+    if (said) console.log(`     workerd said:\n${said.replace(/^/gm, "       ")}`);
+  } catch (error) {
+    fail(`workerd (${version})`, error);
+  } finally {
+    await server.stop();
+  }
+}
+
 // DESIGN §2: the core runs on Node, Bun, Deno and Workers. Bun and Deno come from the npm registry
 // (packages `bun` and `deno` carry the binaries); where they do not install or run (no registry,
 // an unsupported platform), their checks are skipped with the reason. Every runtime must give the
@@ -87,7 +329,7 @@ async function checkRuntimes(dirs) {
   // Workers: a bundle (esbuild, as wrangler makes one) in a context with Web APIs only, no
   // `process`: Node's crypto is out of reach, so the digests come from @noble/hashes.
   await stepAsync("the core bundled and run without `process` (as on Workers): same digests as Node", async () => {
-    const esbuild = await import(pathToFileURL(createRequire(join(root, "package.json")).resolve("esbuild")).href);
+    const esbuild = await loadEsbuild();
     const bundle = await esbuild.build({
       stdin: { contents: `import * as core from "${pkg.name}"; globalThis.core = core;`, resolveDir: bare, loader: "js" },
       bundle: true, write: false, format: "iife", platform: "neutral", mainFields: ["module", "main"], conditions: ["worker", "import"], logLevel: "silent",
@@ -99,6 +341,9 @@ async function checkRuntimes(dirs) {
     const got = JSON.stringify(await vm.runInContext(`${coreFlow}\nflow(globalThis.core)`, context));
     if (got !== expected) throw new Error(`digests differ:\n  node: ${expected}\n  here: ${got}`);
   });
+
+  if (dirs["./hono"] === undefined) skip("workerd", `the project with ${pkg.name}/hono was not set up`);
+  else await checkWorkerd(dirs["./hono"], expected);
 
   const runtimes = join(work, "runtimes");
   mkdirSync(runtimes);

@@ -1,7 +1,7 @@
 // Programs the package check (scripts/check-package.mjs) runs against the installed tarball: a
 // TypeScript consumer per subpath (DESIGN §10 shapes), compiled with skipLibCheck off in a project
-// that has only that subpath's framework or client, and the core flow it runs on Node, Bun, Deno
-// and in a context without `process` (DESIGN §2).
+// that has only that subpath's framework or client, and the core flow it runs on Node, Bun, Deno,
+// in a context without `process` and in a Worker on workerd (DESIGN §2).
 
 const core = `import {
   createApiKeyAuth, createKeyManager, MemoryKeyStore, generateApiKey, parseApiKey, hashApiKey,
@@ -131,8 +131,8 @@ export const consumerPrograms = {
 
 /**
  * The core's request path and key management, as plain JavaScript that runs anywhere: `flow(core)`
- * takes the module namespace and resolves to the digests of fixed inputs (the same on every
- * runtime, whichever SHA-256 it uses), or throws.
+ * takes the module namespace and resolves to the digests of fixed inputs and a key generated from
+ * fixed bytes (the same on every runtime, whichever SHA-256 it uses), or throws.
  */
 export const coreFlow = `async function flow(core) {
   const { generateApiKey, parseApiKey, hashApiKey, createApiKeyAuth, createKeyManager, MemoryKeyStore } = core;
@@ -143,6 +143,15 @@ export const coreFlow = `async function flow(core) {
     hashApiKey(fixed, { pepper: "pepper" }),
     hashApiKey("ключ ✓ " + fixed, { pepper: { version: "2", secret: new Uint8Array([1, 2, 250]) } }),
   ];
+  // A key from fixed bytes (an LCG, the same on every engine): generated, parsed, hashed alike everywhere.
+  let seed = 0x2545f491;
+  const lcg = (buffer) => {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  };
+  const made = generateApiKey({ environment: "stag", random: lcg }).key;
+  const parsedMade = parseApiKey(made);
+  if (!parsedMade.ok || parsedMade.environment !== "stag") fail("parse a generated key", parsedMade);
+  hashes.push(made, hashApiKey(made));
   const { key } = generateApiKey({ environment: "prod" });
   if (!parseApiKey(key).ok) fail("parse", key);
   const store = new MemoryKeyStore();
@@ -206,4 +215,78 @@ try {
   await (onBun ? server.stop(true) : server.shutdown());
   await auth.close();
 }
+`;
+
+/**
+ * A Cloudflare Worker (ES module, `export default { fetch }`) using the core and
+ * @fluenzr/api-keys/hono, for workerd, with nodejs_compat off and on. Workers allow no I/O and no
+ * `crypto.getRandomValues` at global scope, so the first request builds everything: a
+ * MemoryKeyStore, a key manager over a Pro and a Starter account, the keys, the Hono app.
+ * `GET /fixture` (open) answers those keys, `flow(core)` and `typeof process`; `/v1/me` is behind
+ * `apiKeyAuth`.
+ */
+export const workerdWorker = `import * as core from "@fluenzr/api-keys";
+import { Hono } from "hono";
+import { apiKeyAuth } from "@fluenzr/api-keys/hono";
+import { waitUntil } from "cloudflare:workers";
+
+${coreFlow}
+
+async function setup() {
+  const { createApiKeyAuth, createKeyManager, MemoryKeyStore, isApiKeyError } = core;
+  const plans = new Map([["acc_pro", "pro"], ["acc_starter", "pro"]]);
+  const accounts = { getPlan: (accountId) => plans.get(accountId) ?? null };
+  const store = new MemoryKeyStore();
+  const manager = createKeyManager({ store, accounts });
+  const actor = { id: "usr_admin", admin: true };
+  const pro = await manager.create({ accountId: "acc_pro", actor, name: "Production", environment: "prod" });
+  const readOnly = await manager.create({ accountId: "acc_pro", actor, name: "Dashboard", permissions: "read-only" });
+  const revoked = await manager.create({ accountId: "acc_pro", actor, name: "Old" });
+  await manager.revoke({ accountId: "acc_pro", actor, id: revoked.record.id });
+  // Made while the account was on Pro; it has since moved to Starter, whose plan has no API access.
+  const starter = await manager.create({ accountId: "acc_starter", actor, name: "Legacy" });
+  plans.set("acc_starter", "starter");
+  let starterCreate = "created";
+  try {
+    await manager.create({ accountId: "acc_starter", actor, name: "Another" });
+  } catch (error) {
+    starterCreate = isApiKeyError(error) ? error.status + " " + error.body.error.message : String(error);
+  }
+  const fixture = {
+    keys: { pro: pro.key, readOnly: readOnly.key, revoked: revoked.key, starter: starter.key },
+    starterCreate,
+    flow: await flow(core),
+    process: typeof process,
+  };
+  const app = new Hono();
+  app.get("/fixture", (c) => c.json(fixture));
+  // Last used: Workers cancel a request's timers once it has answered, so the batch is written
+  // by a later request once it is due, and handed to waitUntil to finish after the answer.
+  app.use("/v1/*", apiKeyAuth(createApiKeyAuth({ store, accounts, lastUsedIntervalMs: 200, waitUntil })));
+  app.all("/v1/me", (c) => c.json({ accountId: c.get("apiKey").accountId }));
+  app.get("/usage", async (c) => c.json({ lastUsedAt: (await store.getById(pro.record.id)).lastUsedAt }));
+  // A store that never answers, with a short time limit: 503, also for a request that comes
+  // right after one whose client went away mid-lookup (and whose timers Workers cancelled).
+  class HungStore extends MemoryKeyStore {
+    getByHash() {
+      return new Promise(() => {});
+    }
+  }
+  app.use("/hung/*", apiKeyAuth(createApiKeyAuth({ store: new HungStore(), accounts, timeouts: 300 })));
+  app.get("/hung/me", (c) => c.json({ accountId: c.get("apiKey").accountId }));
+  app.onError((error, c) => c.text(String(error && error.stack || error), 500));
+  return app;
+}
+
+let ready;
+export default {
+  async fetch(request, env, ctx) {
+    try {
+      ready ??= setup();
+      return await (await ready).fetch(request, env, ctx);
+    } catch (error) {
+      return new Response(String(error && error.stack || error), { status: 500 });
+    }
+  },
+};
 `;

@@ -74,6 +74,12 @@ export interface ApiKeyAuthOptions {
   timeouts?: number | { storeMs?: number | undefined; accountsMs?: number | undefined } | undefined;
   /** At most one last-used write per key per this many ms. Default 60000. */
   lastUsedIntervalMs?: number | undefined;
+  /**
+   * Given every last-used write the authenticator starts in the background, for runtimes that
+   * stop a request's work once it has answered: on Cloudflare Workers pass `waitUntil` from
+   * `cloudflare:workers`. Not needed on Node, Bun or Deno. Errors it throws are ignored.
+   */
+  waitUntil?: ((work: Promise<unknown>) => unknown) | undefined;
   /** `Retry-After` seconds on 503 answers. Default 1. */
   retryAfterSeconds?: number | undefined;
   /** Time source for expiry, revocation and last used. Default `Date.now`. */
@@ -171,6 +177,7 @@ const schema = z.strictObject({
   onEvent: functionSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   lastUsedIntervalMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
+  waitUntil: functionSchema.optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   clock: clockSchema.optional(),
   cache: cacheSchema.optional(),
@@ -214,10 +221,10 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const onEvent = o.onEvent as ((event: ApiKeyAuthEvent) => void) | undefined;
   const { storeMs, accountsMs } = timeLimits(o.timeouts);
   const failures = buildFailures(realm, planName, o.retryAfterSeconds ?? 1);
-  const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
+  const deadlines = new Deadlines();
   // Last-used writes get the store's time limit too: a write that never answers must not hold
   // back later ones, nor keep close() from resolving.
-  const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000, (write) => deadlines.limit(write, storeMs));
+  const usage = new UsageRecorder(store, o.lastUsedIntervalMs ?? 60_000, (write) => deadlines.limit(write, storeMs), o.waitUntil as ((work: Promise<unknown>) => unknown) | undefined);
   const environmentIndex = o.environment === undefined ? null : format.environments.indexOf(o.environment);
   // A plain MemoryKeyStore is read without a promise. Checked per call: a subclass, or a test that
   // replaces getByHash (to make it fail, say), goes through getByHash like any other store.

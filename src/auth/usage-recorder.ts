@@ -3,6 +3,11 @@
  * timer writes the batch at most once per interval, so each key gets at most one store write per
  * interval per process, and no request waits for it.
  *
+ * A runtime may drop the timer without running it: Cloudflare Workers cancel the timers of a
+ * request once its response is sent. So the time the batch is due is kept too, and the first use
+ * noted after it writes the batch itself (still without the request waiting for it). Each write
+ * is handed to `waitUntil` when one is given, so such a runtime keeps it running past the answer.
+ *
  * @module
  */
 import type { KeyStore } from "../store/key-store.js";
@@ -12,16 +17,21 @@ export class UsageRecorder {
   /** Latest use per key id, in a mutable cell: a repeat use rewrites the cell, not the map. */
   private readonly pending = new Map<string, { at: number }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the running timer should have fired (ms since the epoch, the real clock). */
+  private dueAt = 0;
   private inFlight: Promise<void> = Promise.resolve();
 
   /**
    * @param limit Wraps each store write in a time limit: a write that never answers is given up
    *   (its times are kept for the next flush), so it cannot hold back later writes or `close()`.
+   * @param waitUntil Given every write started in the background (the runtime's way to keep
+   *   work alive after a response, e.g. Workers' `waitUntil`). Its errors are ignored.
    */
   constructor(
     private readonly store: KeyStore,
     private readonly intervalMs: number,
     private readonly limit: (write: Promise<void>) => Promise<void> | void = (write) => write,
+    private readonly waitUntil?: (work: Promise<unknown>) => unknown,
   ) {}
 
   /** Note that key `id` was used at `at` (ms since the epoch). */
@@ -33,11 +43,26 @@ export class UsageRecorder {
       // The batch is written one interval after the first use that finds no timer running, so
       // flushes are at least an interval apart: at most one write per key per interval, and a
       // key used without pause costs one write a minute (with the default), the first included.
+      this.dueAt = Date.now() + this.intervalMs;
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        void this.flush();
+        this.background();
       }, this.intervalMs);
       (this.timer as { unref?: () => void }).unref?.();
+    } else if (Date.now() >= this.dueAt) {
+      // Due, and the timer has not run: on Node it is about to (this write replaces it); on a
+      // runtime that dropped it, it never will, and without this no write would happen again.
+      this.background();
+    }
+  }
+
+  private background(): void {
+    const write = this.flush();
+    if (this.waitUntil === undefined) return;
+    try {
+      this.waitUntil(write);
+    } catch {
+      // The write runs anyway; a waitUntil that cannot take it changes nothing else.
     }
   }
 

@@ -225,8 +225,8 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   // A clock that gives no number would make revoked keys list as active and every write fail.
   if (o.clock !== undefined) checkClockReading(o.clock);
   const { storeMs, accountsMs } = timeLimits(o.timeouts);
-  // One ticker for all pending calls, running only while one is pending: nothing outlives the work.
-  const deadlines = new Deadlines(Math.min(storeMs, accountsMs));
+  // A timer per pending call, cleared when it answers: nothing outlives the work.
+  const deadlines = new Deadlines();
   // Every store failure, a store that does not answer in time included, becomes an ApiKeyError
   // with a status (503 unless it says otherwise).
   const store = guardStore(o.store, {

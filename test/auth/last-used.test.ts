@@ -131,3 +131,97 @@ describe("timer options are capped at what a timer can wait (2^31 - 1 ms)", () =
     expect(() => createApiKeyAuth({ store, lastUsedIntervalMs: 2 ** 31 - 1 })).not.toThrow();
   });
 });
+
+/**
+ * A runtime that drops timers without running them (Cloudflare Workers cancel a request's timers
+ * once it has answered): simulated by a setTimeout/setInterval that never calls back.
+ */
+describe("timers the runtime dropped (Workers) do not stop last-used writes or time limits", () => {
+  function dropTimers(which: "setTimeout" | "setInterval"): { dropped: () => number; restore: () => void } {
+    let dropped = 0;
+    const spy = vi.spyOn(globalThis, which).mockImplementation((() => {
+      dropped++;
+      return { unref() {}, ref() {} } as unknown as ReturnType<typeof setTimeout>;
+    }) as never);
+    return { dropped: () => dropped, restore: () => spy.mockRestore() };
+  }
+
+  it("the first use after the batch was due writes it, and hands the write to waitUntil", async () => {
+    const w = await makeWorld();
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const handed: Promise<unknown>[] = [];
+    const auth = createApiKeyAuth({ store, clock: w.clock, lastUsedIntervalMs: 50, waitUntil: (p) => handed.push(p) });
+    const hit = () => auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    const timers = dropTimers("setTimeout");
+    try {
+      expect((await hit()).ok).toBe(true);
+      expect(timers.dropped()).toBe(1); // the flush timer, which will never run
+      expect((await hit()).ok).toBe(true); // before it was due: nothing written
+      expect(store.batches).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve)); // let real time pass the due time
+      const due = Date.now() + 60;
+      while (Date.now() < due) await new Promise((resolve) => setImmediate(resolve));
+      expect((await hit()).ok).toBe(true);
+      expect(handed).toHaveLength(1);
+      await handed[0];
+      expect(store.batches).toHaveLength(1);
+      expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(w.clock.now());
+      // and the next batch is scheduled again (one more timer), not written at once
+      const before = timers.dropped();
+      expect((await hit()).ok).toBe(true);
+      expect(timers.dropped()).toBe(before + 1);
+      expect(store.batches).toHaveLength(1);
+    } finally {
+      timers.restore();
+    }
+    await auth.close();
+  });
+
+  it("a waitUntil that throws changes nothing: the request passes and the write still happens", async () => {
+    const w = await makeWorld();
+    const store = new CountingStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const auth = createApiKeyAuth({
+      store,
+      clock: w.clock,
+      lastUsedIntervalMs: 20,
+      waitUntil: () => {
+        throw new TypeError("Illegal invocation");
+      },
+    });
+    const hit = () => auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    expect((await hit()).ok).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the real timer runs the write
+    expect(store.batches).toHaveLength(1);
+    await auth.close();
+  });
+
+  it("a request whose timers were dropped does not take another request's time limit with it", async () => {
+    const w = await makeWorld();
+    const store = new MemoryKeyStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    store.getByHash = () => new Promise(() => {}); // a store that never answers
+    const auth = createApiKeyAuth({ store, clock: w.clock, timeouts: 100 });
+    const hit = () => auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    // Request 1's timers are dropped (its client went away and the runtime cancelled them).
+    const timeouts = dropTimers("setTimeout");
+    const intervals = dropTimers("setInterval");
+    try {
+      void hit();
+      expect(timeouts.dropped() + intervals.dropped()).toBeGreaterThan(0);
+    } finally {
+      timeouts.restore();
+      intervals.restore();
+    }
+    // Request 2, at once: its own limit still gives it the 503.
+    const started = Date.now();
+    expect(await hit()).toMatchObject({ ok: false, status: 503, reason: "unavailable" });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await auth.close();
+  });
+
+  it("waitUntil must be a function (checked at setup)", () => {
+    expect(() => createApiKeyAuth({ store: new MemoryKeyStore(), waitUntil: "yes" as never })).toThrow(/"waitUntil"/);
+  });
+});

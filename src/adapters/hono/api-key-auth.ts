@@ -161,7 +161,9 @@ function respond(failure: ApiKeyAuthFailure, c: Context): Response {
   // and with Hono's own bearer-auth; ours replace any of the same name. It also hands Hono a
   // Headers list, which middleware that run after `await next()` can still add to (a plain
   // record would be written out as it was on @hono/node-server's HEAD answers).
-  return c.newResponse(failureJson(failure), failure.status, headers);
+  // A copy each time: Hono may hand a one-entry record to the Response as it is, and
+  // @hono/node-server may write into a response's header record.
+  return c.newResponse(failureJson(failure), failure.status, { ...headers });
 }
 
 // Hono's compose takes what a middleware resolves to as the response unless the context is
