@@ -93,6 +93,7 @@ function storeError(message: string, cause: unknown): ApiKeyError {
  * import { createApiKeyAuth } from "@fluenzr/api-keys";
  *
  * const client = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * client.on("error", (error) => console.error(error.message)); // pg requires it for idle clients
  * const store = new PostgresKeyStore({ client });
  * await store.migrate();
  * const auth = createApiKeyAuth({ store, cache: { ttlMs: 60_000, max: 10_000 } });

@@ -236,7 +236,12 @@ export class RevocationChannel {
       if (session !== this.session || attempt !== this.attempts) return;
       this.setStatus(true);
     } catch {
-      if (session === this.session) this.dropped(session);
+      // Unless this attempt's connection already reported its failure: one that breaks while LISTEN
+      // is in flight both emits "error" (whose handler called dropped(), moving `attempts` on) and
+      // rejects the LISTEN. A second dropped() would start a second reconnect loop, and the
+      // connection of one of them would be left out of `stopCurrent`, never given back to the pool
+      // (so `pool.end()` would wait for it for ever).
+      if (session === this.session && attempt === this.attempts) this.dropped(session);
     }
   }
 
@@ -297,8 +302,14 @@ export class RevocationChannel {
     conn.on("notification", onNotification);
     conn.on("error", onError);
     conn.on("end", onEnd);
-    this.listenConn = conn;
-    this.failConn = onError;
+    // Only a connection of the current session is the listening one. An attempt from before a stop()
+    // whose connection arrives after a newer session's must not take its place: its release() would
+    // then clear it, and the heartbeat would run on a pool connection instead, which says nothing
+    // about the one that listens (a silent one would be trusted for ever).
+    if (session === this.session) {
+      this.listenConn = conn;
+      this.failConn = onError;
+    }
     try {
       await conn.query(`LISTEN ${quoteChannel(this.channel)}`);
     } catch (error) {

@@ -133,7 +133,15 @@ export class RevocationSubscriber {
     if (conn === undefined || conn.status !== "ready") return;
     let answered = false;
     const timer = setTimeout(() => {
-      if (!answered && this.connection === conn) conn.disconnect(true);
+      if (answered || this.connection !== conn) return;
+      // Down now, not at "close": disconnect() ends the socket politely and waits for the server's
+      // FIN, which a silent network never sends, so ioredis only destroys it and says "close" after
+      // its `disconnectTimeout` (2 s by default, or whatever the client was given). Until then the
+      // caches would keep trusting a deaf channel past the heartbeat's limit. "close" repeats this
+      // harmlessly, and "ready" on the reconnected socket subscribes and says `true` again.
+      this.leave();
+      this.setStatus(false);
+      conn.disconnect(true);
     }, HEARTBEAT_MS);
     (timer as { unref?: () => void }).unref?.();
     conn.ping().then(
