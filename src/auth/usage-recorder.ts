@@ -17,7 +17,7 @@ export class UsageRecorder {
   /** Latest use per key id, in a mutable cell: a repeat use rewrites the cell, not the map. */
   private readonly pending = new Map<string, { at: number }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the running timer should have fired (ms since the epoch, the real clock). */
+  /** When the running timer should have fired, on the clock the uses are noted with. */
   private dueAt = 0;
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -43,13 +43,15 @@ export class UsageRecorder {
       // The batch is written one interval after the first use that finds no timer running, so
       // flushes are at least an interval apart: at most one write per key per interval, and a
       // key used without pause costs one write a minute (with the default), the first included.
-      this.dueAt = Date.now() + this.intervalMs;
+      // Due time on the caller's clock (the authenticator reads it once per request anyway), so
+      // the check below costs the request path no clock read of its own.
+      this.dueAt = at + this.intervalMs;
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.background();
       }, this.intervalMs);
       (this.timer as { unref?: () => void }).unref?.();
-    } else if (Date.now() >= this.dueAt) {
+    } else if (at >= this.dueAt) {
       // Due, and the timer has not run: on Node it is about to (this write replaces it); on a
       // runtime that dropped it, it never will, and without this no write would happen again.
       this.background();
