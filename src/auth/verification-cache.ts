@@ -83,7 +83,8 @@ type ChannelState = "idle" | "down" | "up" | "none";
 export class VerificationCache {
   private readonly found = new Map<string, Entry>();
   private readonly missing = new Map<string, number>();
-  private readonly inflight = new Map<string, Promise<ApiKeyRecord | null>>();
+  /** Lookups in flight, with the time each started (a request may share one: see lookup). */
+  private readonly inflight = new Map<string, { readonly answer: Promise<ApiKeyRecord | null>; readonly startedAt: number }>();
   private generation = 0;
   private state: ChannelState = "idle";
   private unsubscribe: (() => void) | undefined;
@@ -125,7 +126,14 @@ export class VerificationCache {
       }
     }
     const pending = this.inflight.get(hash);
-    if (pending !== undefined) return pending;
+    // Sharing an earlier lookup is safe only while a revocation since it started would have
+    // dropped it: announcements do that when the channel is up. A store without them never says,
+    // so its answer (maybe read before a revocation committed) is shared only within the
+    // staleness the user accepted, none by default: else a request sent after revoke() resolved
+    // could pass on it (DESIGN §9).
+    if (pending !== undefined && (this.state === "up" || (this.staleOk && now < pending.startedAt + this.positiveTtlMs))) {
+      return pending.answer;
+    }
     const generation = this.generation;
     const result = load(scheme, digest);
     if (!(result instanceof Promise)) {
@@ -134,17 +142,17 @@ export class VerificationCache {
     }
     const settled = result.then(
       (record) => {
-        if (this.inflight.get(hash) === settled) this.inflight.delete(hash);
+        if (this.inflight.get(hash)?.answer === settled) this.inflight.delete(hash);
         this.keep(hash, record, generation, now);
         return record;
       },
       (error: unknown) => {
-        if (this.inflight.get(hash) === settled) this.inflight.delete(hash);
+        if (this.inflight.get(hash)?.answer === settled) this.inflight.delete(hash);
         throw error;
       },
     );
-    // Concurrent misses on one hash share one store round trip.
-    this.inflight.set(hash, settled);
+    // Concurrent misses on one hash share one store round trip (within the rule above).
+    this.inflight.set(hash, { answer: settled, startedAt: now });
     return settled;
   }
 
