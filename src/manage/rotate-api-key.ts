@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { revokedAtTime } from "../auth/revoked.js";
-import { ApiKeyError } from "../errors.js";
+import { ApiKeyError, isApiKeyError } from "../errors.js";
 import { MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
 import { dateSchema, fieldError, keyIdSchema, parseInput } from "./parse-input.js";
@@ -110,22 +110,34 @@ export function stoppedAt(record: ApiKeyRecord, now: number): Date | null {
 const ALREADY_ROTATED = "API key was already rotated; rotate its replacement instead";
 
 /**
- * Refuse a key that was rotated already: one with a scheduled revocation (still in its grace),
- * one revoked by a rotation, or a stopped key that already has a successor. Resolves with the time
- * the key stopped working, or `null` if it still works.
+ * Refuse a key that was rotated already: one that has a live successor (not revoked, or only by
+ * its own rotation's grace), or that an administrator scheduled for revocation. Resolves with the
+ * time the key stopped working, or `null` if it still works.
+ *
+ * A key whose rotation failed part-way may carry that rotation's revocation (a schedule that
+ * answered after its time limit) while the successor it was made for was revoked again, since
+ * nobody was given its plaintext. No live successor: rotating it again is allowed, so retrying a
+ * failed rotation is always possible. The key's revocation is never moved later by that.
  */
 async function requireRotatable(ctx: ManagerContext, record: ApiKeyRecord, now: number): Promise<Date | null> {
-  if (record.revokedAt !== null && !revokedAtTime(record, now)) {
-    throw new ApiKeyError("CONFLICT", "API key is already scheduled for revocation (rotated); rotate its replacement instead", { status: 409 });
+  const scheduled = record.revokedAt !== null && !revokedAtTime(record, now);
+  if (scheduled && record.revokedReason !== "rotated") {
+    throw new ApiKeyError("CONFLICT", "API key is already scheduled for revocation", { status: 409 });
   }
-  if (record.revokedReason === "rotated") throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409 });
   const stopped = stoppedAt(record, now);
-  if (stopped === null) return null;
-  // A stopped key is left untouched by its rotation, so its successor is what marks it rotated
-  // (also when an administrator's revoke during a grace replaced the "rotated" reason).
+  // A working key with no rotation on record has no successor (the store refuses a second live
+  // one, so a concurrent rotation elsewhere is caught at insert): no list to read.
+  if (!scheduled && stopped === null && record.revokedReason !== "rotated") return null;
   const successors = await ctx.store.listByAccount(record.accountId);
-  if (successors.some((r) => r.rotatedFromId === record.id)) throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409 });
-  return stopped;
+  const live = successors.some((r) => r.rotatedFromId === record.id && (r.revokedAt === null || r.revokedReason === "rotated"));
+  if (live) {
+    throw new ApiKeyError(
+      "CONFLICT",
+      scheduled ? "API key is already scheduled for revocation (rotated); rotate its replacement instead" : ALREADY_ROTATED,
+      { status: 409 },
+    );
+  }
+  return scheduled ? null : stopped;
 }
 
 /** `manager.rotate`. @internal */
@@ -156,7 +168,17 @@ export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput
       metadata: old.metadata,
     });
     // New key first: if storing it fails, the old key is untouched and nothing is lost.
-    await ctx.store.insert(record);
+    try {
+      await ctx.store.insert(record);
+    } catch (error) {
+      // The store refused a second live successor (CONFLICT): another server's rotation of this
+      // key, which read it at the same time, got its successor in first. The in-process guard
+      // above cannot see other servers; the store's check-and-insert is what makes it one.
+      if (isApiKeyError(error) && isApiKeyError(error.cause) && error.cause.code === "CONFLICT") {
+        throw new ApiKeyError("CONFLICT", ALREADY_ROTATED, { status: 409, cause: error.cause });
+      }
+      throw error;
+    }
     // Already revoked or expired: nothing to schedule, and the old record stays exactly as it is
     // (a revocation is never moved, an expired key never revived). No grace applies.
     if (stopped !== null) return { key, record, previous: ctx.toItem(old), graceEndsAt: stopped };

@@ -54,9 +54,11 @@ export async function rotationStatus(ctx: ManagerContext, input: RotationStatusI
   const { id } = parseInput(statusSchema, input);
   const old = await ctx.findOwned(accountId, id);
   const successors = (await ctx.store.listByAccount(accountId)).filter((r) => r.rotatedFromId === old.id);
-  // Rotation refuses keys already rotated, so there is at most one successor; the latest wins
-  // should a store hold more (two processes racing).
-  const successor = successors.at(-1);
+  // At most one live successor (not revoked, or only by its own rotation); others were revoked by
+  // a rotation that failed part-way and was retried. List order (creation time, then id, on the
+  // creating server's clock) cannot tell them apart: a retry on another server, in the same
+  // millisecond or with a clock behind, sorts before the failed attempt. So the live one first.
+  const successor = successors.filter((r) => r.revokedAt === null || r.revokedReason === "rotated").at(-1) ?? successors.at(-1);
   if (successor === undefined) throw new ApiKeyError("NOT_FOUND", "API key has not been rotated", { status: 404 });
   const now = ctx.clock.now();
   const previousLastUsedAt = ctx.lastUsed(old);

@@ -74,7 +74,15 @@ export interface RevokeOptions {
  *
  * Rules every store keeps (and the conformance suite checks):
  * - `insert` refuses a record whose `id` or `hash` is already stored (`ApiKeyError` `DUPLICATE_KEY`).
+ * - `insert` refuses a successor (a record with a `rotatedFromId`) when the account already holds a
+ *   live successor of the same key, one not revoked or only scheduled by a rotation
+ *   (`ApiKeyError` `CONFLICT`), checked and inserted as one atomic step: a key is replaced once,
+ *   also when two servers rotate it at the same instant. (The stores of this package; the
+ *   conformance suite does not check it yet. Without it, two servers can each rotate a key.)
  * - `revoke` is irreversible: once set, `revokedAt` only moves earlier, never later or back to `null`.
+ *   A rotation's revocation (reason `"rotated"`) never replaces one made for another reason, even
+ *   a later one: that one already holds, on servers whose clocks run behind too. (The stores of
+ *   this package; not yet in the conformance suite.)
  *   An `at` that is not a valid `Date` is refused (`ApiKeyError` `INVALID_INPUT`) and changes nothing.
  * - `recordUsage` only moves `lastUsedAt` forward, and skips entries whose `lastUsedAt` is not a
  *   valid `Date` (writing the rest of the batch).
@@ -93,7 +101,11 @@ export interface RevokeOptions {
  * ```
  */
 export interface KeyStore {
-  /** Store a new record. Rejects with `DUPLICATE_KEY` if its id or hash exists. */
+  /**
+   * Store a new record. Rejects with `DUPLICATE_KEY` if its id or hash exists, and with `CONFLICT`
+   * if it is a successor (`rotatedFromId`) of a key that already has a live one in the account
+   * (see {@link liveSuccessor}).
+   */
   insert(record: ApiKeyRecord): Promise<void>;
   /** The record with this hash, or `null`. The request path's one lookup: make it an indexed equality. */
   getByHash(hash: string): Promise<ApiKeyRecord | null>;
@@ -106,8 +118,10 @@ export interface KeyStore {
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
   /**
    * Revoke a key; `null` if there is no such id. If it is already revoked at an earlier time,
-   * that time (and reason) is kept. Resolves with the record as stored afterwards. Rejects with
-   * `INVALID_INPUT`, changing nothing, if `at` is given and is not a valid `Date`.
+   * that time (and reason) is kept; so is a revocation for another reason than `"rotated"` when
+   * this one is a rotation's (see {@link replacesRevocation}). Resolves with the record as stored
+   * afterwards. Rejects with `INVALID_INPUT`, changing nothing, if `at` is given and is not a
+   * valid `Date`.
    */
   revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null>;
   /**
@@ -128,6 +142,40 @@ export interface KeyStore {
     listener: (revocation: ApiKeyRevocation) => void,
     onStatus?: (connected: boolean) => void,
   ): () => void;
+}
+
+/**
+ * Does a revocation at `at` for `reason` replace the stored one? Only an earlier time does, and a
+ * rotation's (`"rotated"`, a grace that ends exactly on time) never replaces one made for another
+ * reason: that one holds from up to 60 s before its time on a server whose clock runs behind, so
+ * a rotation that read the key before an administrator revoked it, and schedules its grace after,
+ * would otherwise let such a server accept the revoked key again. The stores' revoke statements
+ * (SQL, Lua) apply the same rule. @internal
+ */
+export function replacesRevocation(stored: { revokedAt: Date | null; revokedReason: string | null }, at: number, reason: string): boolean {
+  if (stored.revokedAt === null) return true;
+  if (!(at < stored.revokedAt.getTime())) return false;
+  return reason !== "rotated" || stored.revokedReason === "rotated";
+}
+
+/**
+ * Is `candidate` a live successor of `successor.rotatedFromId` in its account, one that blocks
+ * inserting `successor`? Live: not revoked, or only by a rotation (its own grace). A successor
+ * revoked otherwise (a rotation that failed part-way revokes the one it stored) does not block a
+ * new attempt. The stores' insert statements (SQL, Lua) apply the same rule. @internal
+ */
+export function liveSuccessor(candidate: ApiKeyRecord, successor: ApiKeyRecord): boolean {
+  return (
+    successor.rotatedFromId !== null &&
+    candidate.rotatedFromId === successor.rotatedFromId &&
+    candidate.accountId === successor.accountId &&
+    (candidate.revokedAt === null || candidate.revokedReason === "rotated")
+  );
+}
+
+/** The error `insert` rejects with for a second live successor of a key. @internal */
+export function successorConflict(): ApiKeyError {
+  return new ApiKeyError("CONFLICT", "The key this record replaces already has a successor");
 }
 
 /** A copy of a record (dates and metadata copied too). @internal */

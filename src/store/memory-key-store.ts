@@ -7,8 +7,11 @@ import {
   storableRecord,
   copyRecord,
   latestUsage,
+  liveSuccessor,
+  replacesRevocation,
   revokeReason,
   revokeTime,
+  successorConflict,
   type ApiKeyRecord,
   type ApiKeyRevocation,
   type ApiKeyUsage,
@@ -50,6 +53,10 @@ export class MemoryKeyStore implements KeyStore {
     const record = storableRecord(given);
     if (this.byId.has(record.id)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this id is already stored");
     if (this.byHash.has(record.hash)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this hash is already stored");
+    // A key is replaced once: two managers on this store rotating it at once get one successor.
+    if (record.rotatedFromId !== null) {
+      for (const r of this.byId.values()) if (liveSuccessor(r, record)) throw successorConflict();
+    }
     const copy = copyRecord(record);
     this.byId.set(copy.id, copy);
     this.byHash.set(copy);
@@ -86,7 +93,8 @@ export class MemoryKeyStore implements KeyStore {
     const reason = revokeReason(options);
     const r = this.byId.get(id);
     if (r === undefined) return null;
-    if (r.revokedAt === null || at < r.revokedAt.getTime()) {
+    // Earlier only; a rotation's grace never replaces an administrator's revocation (see replacesRevocation).
+    if (replacesRevocation(r, at, reason)) {
       // Replace rather than mutate: a lookup in flight keeps the object it already had.
       const next = { ...r, revokedAt: new Date(at), revokedReason: reason };
       this.byId.set(id, next);

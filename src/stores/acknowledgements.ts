@@ -90,6 +90,28 @@ export class AcknowledgementWaiter {
   }
 }
 
+/**
+ * A confirmation request, sent on the revocation channel by a revoke that changed nothing: every
+ * listening process acknowledges `hash` as for an announcement, but drops nothing (its listeners
+ * are not called). Messages on the channel arrive in order, so that acknowledgement also says the
+ * process has heard the announcement of the revoke that did change the key, which may still be
+ * waiting for its own confirmations (two administrators, a double click). @internal
+ */
+export function confirmationRequest(hash: string): string {
+  return JSON.stringify({ confirm: hash });
+}
+
+/** The hash of a {@link confirmationRequest}, or `null` for any other payload. @internal */
+export function parseConfirmationRequest(payload: string | undefined): string | null {
+  if (payload === undefined) return null;
+  try {
+    const v = JSON.parse(payload) as { confirm?: unknown } | null;
+    return typeof v?.confirm === "string" ? v.confirm : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What {@link UnconfirmedRevocationHandler} is told. */
 export interface UnconfirmedRevocation {
   /** The key revoked (its id: safe to log). */

@@ -26,6 +26,16 @@ export interface KeyStoreConformanceOptions {
    * DESIGN §6, so a store of your own passes without it; turn it on if yours checks input too.
    */
   strictInput?: boolean | undefined;
+  /**
+   * Also hold the store to the rotation rules every store of this package keeps (default `false`):
+   * `insert` refuses a record with a `rotatedFromId` when the account already holds a live
+   * successor of that key (not revoked, or revoked only with reason `"rotated"`) with
+   * `ApiKeyError` `CONFLICT`, while a successor revoked otherwise does not block one; and a
+   * `"rotated"` revocation never replaces one made for another reason, even a later one. They make
+   * rotations from several servers at once safe (see docs/custom-key-store.md); not part of the
+   * KeyStore contract of DESIGN §6, so a store of your own passes without them.
+   */
+  rotationRules?: boolean | undefined;
 }
 
 class ConformanceFailure extends Error {
@@ -189,6 +199,7 @@ export function runKeyStoreConformance(
   const { describe, it } = testRunner(options.runner);
   // Cases of the input checks this package's stores make: run only when asked for.
   const strict: typeof it = options.strictInput === true ? it : () => undefined;
+  const rotation: typeof it = options.rotationRules === true ? it : () => undefined;
   const withStore = (fn: (store: KeyStore) => Promise<void>) => async () => {
     const store = await makeStore();
     try {
@@ -313,6 +324,46 @@ export function runKeyStoreConformance(
       const t = now.revokedAt.getTime();
       check(t >= before - 1_000 && t <= Date.now() + 1_000, "revoke without a time is not now");
       check(now.revokedReason === "revoked", "revoke now did not take its reason");
+    }));
+
+    rotation("insert refuses a second live successor of a key (CONFLICT); a successor revoked otherwise does not block one", withStore(async (store) => {
+      const old = makeTestRecord();
+      await store.insert(old);
+      const first = makeTestRecord({ accountId: old.accountId, rotatedFromId: old.id });
+      await store.insert(first);
+      const second = makeTestRecord({ accountId: old.accountId, rotatedFromId: old.id });
+      const refused = await failure(() => store.insert(second));
+      check(isApiKeyError(refused) && refused.code === "CONFLICT", `a second live successor: expected an ApiKeyError CONFLICT, got ${String(refused)}`);
+      check((await store.getById(second.id)) === null, "a refused successor was stored");
+      // A successor in its own grace (revoked by a rotation) is still live.
+      await store.revoke(first.id, { at: new Date(Date.now() + 60_000), reason: "rotated" });
+      const third = makeTestRecord({ accountId: old.accountId, rotatedFromId: old.id });
+      const refusedAgain = await failure(() => store.insert(third));
+      check(isApiKeyError(refusedAgain) && refusedAgain.code === "CONFLICT", "a successor in its grace did not block another one");
+      // Revoked otherwise (a rotation that failed part-way): a retry may store one.
+      const failed = makeTestRecord({ accountId: old.accountId, rotatedFromId: first.id });
+      await store.insert(failed);
+      await store.revoke(failed.id, { reason: "revoked" });
+      const retry = makeTestRecord({ accountId: old.accountId, rotatedFromId: first.id });
+      const error = await failure(() => store.insert(retry));
+      check(error === undefined, `a successor beside one revoked as failed was refused: ${String(error)}`);
+    }));
+
+    rotation("a rotation's revocation never replaces one made for another reason, even a later one", withStore(async (store) => {
+      const record = makeTestRecord();
+      await store.insert(record);
+      const adminAt = new Date(Date.now() - 1_000);
+      await store.revoke(record.id, { at: adminAt, reason: "revoked" });
+      const after = await store.revoke(record.id, { at: new Date(adminAt.getTime() - 5_000), reason: "rotated" });
+      check(after !== null && sameTime(after.revokedAt, adminAt), "a rotation's earlier revocation replaced an administrator's");
+      check(after.revokedReason === "revoked", "a rotation's revocation replaced the reason");
+      // Between rotations the earliest time still wins, and any reason replaces a rotation's.
+      const other = makeTestRecord();
+      await store.insert(other);
+      const grace = new Date(Date.now() + 60_000);
+      await store.revoke(other.id, { at: grace, reason: "rotated" });
+      const cut = await store.revoke(other.id, { at: new Date(Date.now() - 1_000), reason: "revoked" });
+      check(cut !== null && cut.revokedReason === "revoked" && cut.revokedAt !== null && cut.revokedAt.getTime() < grace.getTime(), "an administrator's revoke did not cut a rotation's grace short");
     }));
 
     strict("revoke refuses an `at` that is not a valid Date (INVALID_INPUT), and the key stays unrevoked and revocable", withStore(async (store) => {

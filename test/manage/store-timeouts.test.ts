@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
+  createApiKeyAuth,
   createKeyManager,
   isApiKeyError,
   MemoryKeyStore,
@@ -184,6 +185,36 @@ describe("createKeyManager({ timeouts }): a store that never answers fails close
     expect(late).toMatchObject({ name: "Late", revokedReason: "revoked" });
     expect((await manager.list({ accountId: "acc_1" }))[0]?.status).toBe("revoked");
   });
+
+  it.each([0, 60_000])(
+    "a rotation whose schedule of the old key lands after its limit (grace %d ms) can be retried, and the retry's key works",
+    async (gracePeriodMs) => {
+      const store = new HangingStore();
+      const manager = createKeyManager({ store, timeouts: 50 });
+      const old = await manager.create({ accountId: "acc_1", actor: admin, name: "CI" });
+      store.hanging = new Set(["revoke"]);
+      store.delayMs = 150;
+      const failed = await timedRejection(manager.rotate({ accountId: "acc_1", actor: admin, id: old.record.id, gracePeriodMs }));
+      expectTimedOut(failed.error);
+      await new Promise((r) => setTimeout(r, 300)); // both late calls have landed
+      store.hanging = new Set();
+      const rows = await store.inner.listByAccount("acc_1");
+      // The schedule landed; the successor nobody was given is revoked (not a working key).
+      expect(rows.find((r) => r.id === old.record.id)).toMatchObject({ revokedReason: "rotated" });
+      expect(rows.find((r) => r.rotatedFromId === old.record.id)).toMatchObject({ revokedReason: "revoked" });
+      // Retrying is safe: a new working successor, and the old key's revocation is not moved later.
+      const oldRevokedAt = rows.find((r) => r.id === old.record.id)?.revokedAt?.getTime();
+      const retried = await manager.rotate({ accountId: "acc_1", actor: admin, id: old.record.id, gracePeriodMs });
+      expect(retried.graceEndsAt.getTime()).toBe(oldRevokedAt);
+      const auth = createApiKeyAuth({ store: store.inner });
+      expect((await auth.authenticate({ authorization: `Bearer ${retried.key}`, method: "GET" })).ok).toBe(true);
+      expect((await store.inner.getById(old.record.id))?.revokedAt?.getTime()).toBe(oldRevokedAt);
+      // and now it is rotated: a third attempt is 409
+      const again = await timedRejection(manager.rotate({ accountId: "acc_1", actor: admin, id: old.record.id }));
+      expect([again.error.status, again.error.code]).toEqual([409, "CONFLICT"]);
+      await auth.close();
+    },
+  );
 
   it.each<[string, unknown, string]>([
     ["zero", 0, "timeouts"],

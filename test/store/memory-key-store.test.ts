@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createApiKeyAuth, generateApiKey, hashApiKey, MemoryKeyStore } from "../../src/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
 
-runKeyStoreConformance("MemoryKeyStore", () => new MemoryKeyStore(), { strictInput: true });
+runKeyStoreConformance("MemoryKeyStore", () => new MemoryKeyStore(), { strictInput: true, rotationRules: true });
 
 describe("MemoryKeyStore", () => {
   it("counts what it holds (bounded only by the caller)", async () => {

@@ -18,7 +18,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-runKeyStoreConformance("PostgresKeyStore on PGlite (in memory)", () => store, { strictInput: true });
+runKeyStoreConformance("PostgresKeyStore on PGlite (in memory)", () => store, { strictInput: true, rotationRules: true });
 
 describe("PostgresKeyStore on PGlite", () => {
   it("migrate() is idempotent and versioned", async () => {

@@ -22,7 +22,7 @@ describe.skipIf(DATABASE_URL === undefined)("PostgresKeyStore on a pg Pool (set 
     await pool.end();
   });
 
-  runKeyStoreConformance("PostgresKeyStore on PostgreSQL", () => store, { strictInput: true });
+  runKeyStoreConformance("PostgresKeyStore on PostgreSQL", () => store, { strictInput: true, rotationRules: true });
 
   it("migrate() run by several servers at once applies each version exactly once", async () => {
     const t = uniqueName("race");

@@ -19,7 +19,7 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore (set REDIS_URL to run)",
     store = new RedisKeyStore({ client, prefix });
   });
 
-  runKeyStoreConformance("RedisKeyStore", () => store, { strictInput: true });
+  runKeyStoreConformance("RedisKeyStore", () => store, { strictInput: true, rotationRules: true });
 
   it("concurrent revokes keep the earliest time, whatever order they run in", async () => {
     const r = makeTestRecord();

@@ -72,3 +72,33 @@ describe("strictInput", () => {
     ]);
   });
 });
+
+describe("rotationRules", () => {
+  it("holds a store to this package's rotation rules only when asked, and a plain store fails them", async () => {
+    const collect = (options: { rotationRules?: boolean }): string[] => {
+      const names: string[] = [];
+      runKeyStoreConformance("collected", () => new PlainMapStore(), { ...options, runner: { describe: (_n, body) => body(), it: (n) => void names.push(n) } });
+      return names;
+    };
+    const plain = collect({});
+    const withRules = collect({ rotationRules: true });
+    expect(withRules.filter((n) => !plain.includes(n))).toEqual([
+      "insert refuses a second live successor of a key (CONFLICT); a successor revoked otherwise does not block one",
+      "a rotation's revocation never replaces one made for another reason, even a later one",
+    ]);
+    // The plain store keeps neither rule: both cases fail on it (they can fail).
+    const outcomes: Promise<unknown>[] = [];
+    runKeyStoreConformance("run", () => new PlainMapStore(), {
+      rotationRules: true,
+      runner: {
+        describe: (_n, body) => body(),
+        it: (n, fn) => {
+          if (!withRules.includes(n) || plain.includes(n)) return;
+          outcomes.push(Promise.resolve().then(fn));
+        },
+      },
+    });
+    const settled = await Promise.allSettled(outcomes);
+    expect(settled.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  });
+});

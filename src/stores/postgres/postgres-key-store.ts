@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { ApiKeyError, checkOptionNames, invalidOption } from "../../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption, isApiKeyError } from "../../errors.js";
 import {
   storableRecord,
   latestUsage,
   revokeReason,
   revokeTime,
+  successorConflict,
   type ApiKeyRecord,
   type ApiKeyRevocation,
   type ApiKeyUsage,
@@ -20,6 +21,7 @@ import {
 } from "../../store/key-store.js";
 import {
   AcknowledgementWaiter,
+  confirmationRequest,
   parseAcknowledgement,
   PRESENCE_TTL_MS,
   reportUnconfirmed,
@@ -159,28 +161,47 @@ export class PostgresKeyStore implements KeyStore {
    */
   async insert(given: ApiKeyRecord): Promise<void> {
     const record = storableRecord(given);
+    const values = [
+      record.id,
+      record.accountId,
+      record.name,
+      record.hash,
+      record.hint,
+      record.environment,
+      record.permissions,
+      record.createdAt.toISOString(),
+      record.createdBy,
+      record.lastUsedAt?.toISOString() ?? null,
+      record.revokedAt?.toISOString() ?? null,
+      record.revokedReason,
+      record.expiresAt?.toISOString() ?? null,
+      record.rotatedFromId,
+      record.metadata === null ? null : JSON.stringify(record.metadata),
+    ];
+    const insert = `INSERT INTO ${this.names.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
     try {
-      await this.client.query(
-        `INSERT INTO ${this.names.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        [
-          record.id,
-          record.accountId,
-          record.name,
-          record.hash,
-          record.hint,
-          record.environment,
-          record.permissions,
-          record.createdAt.toISOString(),
-          record.createdBy,
-          record.lastUsedAt?.toISOString() ?? null,
-          record.revokedAt?.toISOString() ?? null,
-          record.revokedReason,
-          record.expiresAt?.toISOString() ?? null,
-          record.rotatedFromId,
-          record.metadata === null ? null : JSON.stringify(record.metadata),
-        ],
-      );
+      if (record.rotatedFromId === null) {
+        await this.client.query(insert, values);
+        return;
+      }
+      // A successor: the check for a live one and the insert are one step, so two servers rotating
+      // the same key at once get one successor. The transaction lock serialises the successors of
+      // this key; the check is a statement of its own, so its snapshot sees a rival that committed
+      // while this one waited. Live: not revoked, or only by a rotation (see liveSuccessor).
+      const conflict = await inTransaction(this.client, this.kind, async (q) => {
+        await q.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${this.names.lockKey}:successor:${record.rotatedFromId}`]);
+        const { rows } = await q.query(
+          `SELECT 1 FROM ${this.names.table} WHERE account_id = $1 AND rotated_from_id = $2
+           AND (revoked_at IS NULL OR revoked_reason = 'rotated') LIMIT 1`,
+          [record.accountId, record.rotatedFromId],
+        );
+        if (rows.length > 0) return true;
+        await q.query(insert, values);
+        return false;
+      });
+      if (conflict) throw successorConflict();
     } catch (error) {
+      if (isApiKeyError(error)) throw error;
       // 23505: unique_violation, on the primary key (id) or the hash index.
       if ((error as { code?: unknown }).code === "23505") {
         throw new ApiKeyError("DUPLICATE_KEY", "A key with this id or hash is already stored", { cause: error });
@@ -246,10 +267,12 @@ export class PostgresKeyStore implements KeyStore {
   /** The revoking statement on `q`: the record if it changed, else `null`. */
   private async revokeOn(q: SqlQueryable, id: string, at: string, reason: string): Promise<ApiKeyRecord | null> {
     // One statement: only an earlier time wins (row lock under concurrent revokes), and the
-    // NOTIFY is part of the same transaction, sent to listeners when it commits.
+    // NOTIFY is part of the same transaction, sent to listeners when it commits. A rotation's
+    // grace never replaces a revocation for another reason (see replacesRevocation).
     const { rows } = await q.query(
       `UPDATE ${this.names.table} SET revoked_at = $2, revoked_reason = $3
-       WHERE id = $1 AND (revoked_at IS NULL OR revoked_at > $2::timestamptz)
+       WHERE id = $1 AND (revoked_at IS NULL OR (revoked_at > $2::timestamptz
+         AND NOT ($3 = 'rotated' AND revoked_reason IS DISTINCT FROM 'rotated')))
        RETURNING ${COLUMNS}, pg_notify($4, json_build_object('id', id, 'hash', hash)::text)::text AS notified`,
       [id, at, reason, this.channel],
     );
@@ -260,10 +283,21 @@ export class PostgresKeyStore implements KeyStore {
   private async revokeConfirmed(id: string, at: string, reason: string, timeoutMs: number): Promise<ApiKeyRecord | null> {
     const waiter = new AcknowledgementWaiter();
     const confirm = async (q: SqlQueryable): Promise<ApiKeyRecord | null> => {
-      const changed = await this.revokeOn(q, id, at, reason);
-      if (changed === null) return this.getById(id);
-      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(changed.hash, await this.present(q), timeoutMs), timeoutMs);
-      return changed;
+      let record = await this.revokeOn(q, id, at, reason);
+      if (record === null) {
+        // Nothing changed: unknown, or revoked already, maybe by a revoke still waiting for the
+        // confirmations of its announcement (two administrators, a double click). Answering now
+        // would let a server that has not heard that announcement yet accept the key after this
+        // call resolved. So ask every listener to confirm (it announces nothing: notifications
+        // arrive in commit order, so a confirmation means the announcement was heard) and wait.
+        // Read on this connection: a pool of one has no other to give while this one is held.
+        const { rows } = await q.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE id = $1`, [id]);
+        record = rows.length === 0 ? null : toRecord(rows[0] as Row);
+        if (record === null || record.revokedAt === null) return record;
+        await q.query("SELECT pg_notify($1, $2)", [this.channel, confirmationRequest(record.hash)]);
+      }
+      reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(record.hash, await this.present(q), timeoutMs), timeoutMs);
+      return record;
     };
     if (this.kind === "pglite") {
       const db = this.client as PGliteLike;

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ApiKeyRevocation } from "../../store/key-store.js";
-import { HEARTBEAT_MS, newPresence, type Presence } from "../acknowledgements.js";
+import { HEARTBEAT_MS, newPresence, parseConfirmationRequest, type Presence } from "../acknowledgements.js";
 import type { ClientKind, PGliteLike, PgPoolClientLike, PgPoolLike, PostgresClient, SqlQueryable } from "./sql-client.js";
 
 interface Subscriber {
@@ -99,12 +99,14 @@ export class RevocationChannel {
 
   private deliver(payload: string | undefined): void {
     const revocation = parseRevocation(payload);
-    if (revocation === null) return;
-    for (const s of this.subscribers) safe(() => s.listener(revocation));
+    // A confirmation request (a revoke that changed nothing) is acknowledged, dropping nothing.
+    const hash = revocation !== null ? revocation.hash : parseConfirmationRequest(payload);
+    if (hash === null) return;
+    if (revocation !== null) for (const s of this.subscribers) safe(() => s.listener(revocation));
     // The listeners (caches) have dropped the key: say so, for a revoke that waits for everyone.
     const presence = this.presence ?? this.joining;
     if (presence !== undefined) {
-      const ack = JSON.stringify({ listener: presence.id, hash: revocation.hash });
+      const ack = JSON.stringify({ listener: presence.id, hash });
       // On the listening connection itself: it needs no connection from the pool, which a small
       // pool may not have to spare while a revoke in this process holds one and waits for us.
       const q: SqlQueryable = this.listenConn ?? this.client;

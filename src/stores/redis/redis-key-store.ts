@@ -14,6 +14,7 @@ import {
   latestUsage,
   revokeReason,
   revokeTime,
+  successorConflict,
   type ApiKeyRecord,
   type ApiKeyRevocation,
   type ApiKeyUsage,
@@ -22,6 +23,7 @@ import {
 } from "../../store/key-store.js";
 import {
   AcknowledgementWaiter,
+  confirmationRequest,
   parseAcknowledgement,
   PRESENCE_TTL_MS,
   reportUnconfirmed,
@@ -172,8 +174,12 @@ export class RedisKeyStore implements KeyStore {
         record.revokedAt?.getTime() ?? "",
         record.revokedReason ?? "revoked",
         record.createdAt.getTime(),
+        record.rotatedFromId ?? "",
+        `${this.prefix}h:`,
       ],
     );
+    // -1: the key this one replaces already has a live successor (a rotation that lost a race).
+    if (inserted === -1) throw successorConflict();
     if (inserted !== 1) throw new ApiKeyError("DUPLICATE_KEY", "A key with this id or hash is already stored");
   }
 
@@ -221,7 +227,13 @@ export class RedisKeyStore implements KeyStore {
       });
       await sub.subscribe(this.ackChannel);
       const { record, changed } = await this.revokeOnce(id, at, reason);
-      if (record === null || !changed) return record;
+      if (record === null || record.revokedAt === null) return record;
+      // Nothing changed: revoked already, maybe by a revoke still waiting for the confirmations of
+      // its announcement (two administrators, a double click). Answering now would let a server
+      // that has not heard that announcement yet accept the key after this call resolved. So ask
+      // every listener to confirm (it announces nothing: a subscriber gets messages in order, so a
+      // confirmation means the announcement was heard) and wait.
+      if (!changed) await this.client.publish(this.channel, confirmationRequest(record.hash));
       reportUnconfirmed(this.onUnconfirmed, id, await waiter.wait(record.hash, await this.present(), timeoutMs), timeoutMs);
       return record;
     } finally {

@@ -9,7 +9,7 @@
  */
 import type { Redis } from "ioredis";
 import type { ApiKeyRevocation } from "../../store/key-store.js";
-import { HEARTBEAT_MS, newPresence, type Presence } from "../acknowledgements.js";
+import { HEARTBEAT_MS, newPresence, parseConfirmationRequest, type Presence } from "../acknowledgements.js";
 
 interface Subscriber {
   readonly listener: (revocation: ApiKeyRevocation) => void;
@@ -64,12 +64,14 @@ export class RevocationSubscriber {
     conn.on("message", (channel: string, message: string) => {
       if (channel !== this.channel || !current()) return;
       const revocation = parse(message);
-      if (revocation === null) return;
-      for (const s of this.subscribers) safe(() => s.listener(revocation));
+      // A confirmation request (a revoke that changed nothing) is acknowledged, dropping nothing.
+      const hash = revocation !== null ? revocation.hash : parseConfirmationRequest(message);
+      if (hash === null) return;
+      if (revocation !== null) for (const s of this.subscribers) safe(() => s.listener(revocation));
       // The listeners (caches) have dropped the key: say so, for a revoke that waits for everyone.
       const presence = this.presence;
       if (presence !== undefined) {
-        this.client.publish(this.confirm.ackChannel, JSON.stringify({ listener: presence.id, hash: revocation.hash })).catch(() => {});
+        this.client.publish(this.confirm.ackChannel, JSON.stringify({ listener: presence.id, hash })).catch(() => {});
       }
     });
     conn.on("ready", () => {

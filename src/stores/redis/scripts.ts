@@ -6,9 +6,21 @@
  * @module
  */
 
-/** KEYS: record, id, account. ARGV: hash, record JSON, lastUsedAt, revokedAt, revokedReason, createdAt. @internal */
+/**
+ * KEYS: record, id, account. ARGV: hash, record JSON, lastUsedAt, revokedAt, revokedReason,
+ * createdAt, rotatedFromId ('' for none), record key prefix. Returns 1, 0 for a stored id or hash,
+ * -1 for a successor of a key that already has a live one in the account (not revoked, or only by
+ * a rotation): checked in the same step, so two servers rotating a key at once get one successor.
+ * @internal
+ */
 export const INSERT = `
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[7] ~= '' then
+  for _, h in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local f = redis.call('HMGET', ARGV[8] .. h, 'record', 'revokedAt', 'revokedReason')
+    if f[1] and cjson.decode(f[1]).rotatedFromId == ARGV[7] and ((not f[2]) or f[3] == 'rotated') then return -1 end
+  end
+end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'record', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[3]) end
@@ -35,7 +47,8 @@ return out
 
 /**
  * KEYS: id. ARGV: at (ms), reason, record key prefix, channel, id. Returns { changed (0/1), HGETALL }.
- * Only an earlier time wins; a change is published in the same step, so no reader can see the
+ * Only an earlier time wins, and a rotation's grace never replaces a revocation for another reason
+ * (see replacesRevocation); a change is published in the same step, so no reader can see the
  * revocation before the announcement is on its way.
  * @internal
  */
@@ -45,7 +58,8 @@ if not hash then return false end
 local key = ARGV[3] .. hash
 local current = redis.call('HGET', key, 'revokedAt')
 local changed = 0
-if (not current) or tonumber(current) > tonumber(ARGV[1]) then
+if (not current) or (tonumber(current) > tonumber(ARGV[1])
+    and not (ARGV[2] == 'rotated' and redis.call('HGET', key, 'revokedReason') ~= 'rotated')) then
   redis.call('HSET', key, 'revokedAt', ARGV[1], 'revokedReason', ARGV[2])
   redis.call('PUBLISH', ARGV[4], cjson.encode({ id = ARGV[5], hash = hash }))
   changed = 1
