@@ -102,9 +102,10 @@ export interface RevokeOptions {
  */
 export interface KeyStore {
   /**
-   * Store a new record. Rejects with `DUPLICATE_KEY` if its id or hash exists, and with `CONFLICT`
-   * if it is a successor (`rotatedFromId`) of a key that already has a live one in the account
-   * (see {@link liveSuccessor}).
+   * Store a new record. Rejects with `DUPLICATE_KEY` if its id or hash exists. This package's
+   * stores also reject with `CONFLICT` a successor (`rotatedFromId`) of a key that already has a
+   * live one in the account (not revoked, or revoked only by its rotation's grace), checked and
+   * inserted atomically; recommended for yours (conformance option `rotationRules`).
    */
   insert(record: ApiKeyRecord): Promise<void>;
   /** The record with this hash, or `null`. The request path's one lookup: make it an indexed equality. */
@@ -118,8 +119,9 @@ export interface KeyStore {
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
   /**
    * Revoke a key; `null` if there is no such id. If it is already revoked at an earlier time,
-   * that time (and reason) is kept; so is a revocation for another reason than `"rotated"` when
-   * this one is a rotation's (see {@link replacesRevocation}). Resolves with the record as stored
+   * that time (and reason) is kept; this package's stores also keep a revocation made for another
+   * reason than `"rotated"` when this one is a rotation's (recommended: conformance option
+   * `rotationRules`). Resolves with the record as stored
    * afterwards. Rejects with `INVALID_INPUT`, changing nothing, if `at` is given and is not a
    * valid `Date`.
    */
