@@ -53,7 +53,10 @@ export function pepperFromEnv(args: ParsedArgs, io: CliIo, command: string): Pep
   }
   const secret = io.env[name];
   if (secret === undefined || secret === "") {
-    throw new UsageError(`environment variable ${quoteArgument(name)} (from "--pepper-env") is not set or empty`, command);
+    // Named only when it reads like a variable name by convention (upper case): a pepper of
+    // letters and digits pasted by mistake passes the check above, and must not be repeated.
+    const shown = /^[A-Z][A-Z0-9_]{0,63}$/.test(name) ? quoteArgument(name) : "named by it";
+    throw new UsageError(`environment variable ${shown} (from "--pepper-env") is not set or empty`, command);
   }
   const v = version ?? "1";
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(v)) {

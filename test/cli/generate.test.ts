@@ -54,6 +54,14 @@ describe("fluenzr-keys generate", () => {
     expect(run.stderr).toContain('environment variable "NO_SUCH_PEPPER_VAR" (from "--pepper-env") is not set');
   });
 
+  it("a pepper pasted where the variable's name goes is not repeated, even when it is letters and digits", () => {
+    const pasted = "kQ3vZ8pL2xR7mN4w";
+    const run = runCli(["generate", "--pepper-env", pasted], { env: { [pasted]: undefined } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('environment variable named by it (from "--pepper-env") is not set or empty');
+    expect(run.stdout + run.stderr).not.toContain(pasted);
+  });
+
   it("takes no positional arguments", () => {
     const run = runCli(["generate", "prod"]);
     expect(run.code).toBe(2);

@@ -199,4 +199,19 @@ describe("fluenzr-keys scan", () => {
     expect(run.stderr).toContain("cannot read (a path that looks like an API key, not shown): no such file or directory");
     expectNoKeyIn(run.stdout + run.stderr);
   });
+
+  it.each([
+    ["under a file (ENOTDIR)", (dir: string) => join(dir, "file.txt", k3.key), "a part of the path is not a folder"],
+    ["under a name too long (ENAMETOOLONG)", (dir: string) => join(dir, "a".repeat(300), k3.key), "name too long"],
+    ["under a symbolic link loop (ELOOP)", (dir: string) => join(dir, "loop1", k3.key), "too many symbolic links"],
+  ])("a key in a path that cannot be read %s is not printed in the error (the system's message repeats the path)", (_how, path, words) => {
+    const dir = mkdtempSync(join(tmpdir(), "fluenzr-scan-fs-"));
+    writeFileSync(join(dir, "file.txt"), "hi\n");
+    symlinkSync("loop2", join(dir, "loop1"));
+    symlinkSync("loop1", join(dir, "loop2"));
+    const run = runCli(["scan", path(dir)]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(words);
+    expectNoKeyIn(run.stdout + run.stderr);
+  });
 });

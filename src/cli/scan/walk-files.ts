@@ -74,10 +74,26 @@ function isUnknownType(entry: Dirent): boolean {
   return !(entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice());
 }
 
-/** "no such file or directory" from an fs error, without a stack. */
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "is a folder",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "name too long",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files",
+  EIO: "input/output error",
+  EBUSY: "busy",
+};
+
+/**
+ * "no such file or directory" from an fs error: fixed words per error code, never the error's own
+ * message, which repeats the path (and a path may hold a key: `scan "dir/flz_sk_…"`).
+ */
 export function describeFsError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ENOENT") return "no such file or directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  if (typeof code === "string") return FS_ERRORS[code] ?? `cannot be read (${code.replace(/[^A-Z0-9_]/g, "")})`;
+  return "cannot be read";
 }

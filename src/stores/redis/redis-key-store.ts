@@ -125,8 +125,53 @@ export class RedisKeyStore implements KeyStore {
     this.subscriber = new RevocationSubscriber(this.client, this.channel, { listeners: this.listenersKey, ackChannel: this.ackChannel });
   }
 
+  /** When the server's eviction policy is next read (ms since the epoch); 0: not read yet. */
+  private evictionCheckAt = 0;
+  private evictionCheck: Promise<void> | undefined;
+
+  /**
+   * Refuse to work on a Redis that evicts keys of its own accord. Under `allkeys-lru` (or any
+   * `allkeys-*` policy) a server short of memory drops the least used keys: the record a request
+   * reads on every call stays, while the id and account entries only management reads go first,
+   * so `revoke` answers 404 for a key that still authenticates. That fails open, so every call
+   * fails (503) instead, with an error that says why. Read at the first call and once a minute
+   * after, so a fixed server is taken up again without a restart.
+   */
+  private checkEviction(): Promise<void> | undefined {
+    if (this.evictionCheckAt !== 0 && Date.now() < this.evictionCheckAt) return this.evictionCheck;
+    this.evictionCheckAt = Date.now() + 60_000;
+    this.evictionCheck = this.client.info("memory").then(
+      (info) => {
+        const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+        if (policy !== undefined && policy.startsWith("allkeys-")) {
+          this.evictionCheckAt = Date.now() + 5_000; // a fix is noticed within seconds
+          throw new ApiKeyError(
+            "INVALID_OPTIONS",
+            `RedisKeyStore: this Redis server evicts keys (maxmemory-policy ${policy}), which could drop a key's revocation entries while the key still works; set maxmemory-policy to noeviction (or a volatile-* policy: the store's keys never expire)`,
+            { field: "client" },
+          );
+        }
+        this.evictionCheck = undefined; // fine: calls until the next reading need not wait
+      },
+      (error: unknown) => {
+        // INFO refused (renamed, or not allowed to this user): nothing to tell, go on. Anything
+        // else (a connection failure) fails this call, and the next one asks again.
+        if (/unknown command|NOPERM|no permissions/i.test(String((error as Error | undefined)?.message))) {
+          this.evictionCheck = undefined;
+          return;
+        }
+        this.evictionCheckAt = 0;
+        throw error;
+      },
+    );
+    // Every caller awaits it; a rejection no caller awaited (the last of a burst) must not be unhandled.
+    this.evictionCheck.catch(() => {});
+    return this.evictionCheck;
+  }
+
   /** EVALSHA, loading the script on the first NOSCRIPT (a restarted or flushed server). */
   private async run(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    await this.checkEviction();
     try {
       return await this.client.evalsha(sha1(script), keys.length, ...keys, ...args);
     } catch (error) {
@@ -184,6 +229,8 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const check = this.checkEviction();
+    if (check !== undefined) await check;
     // One round trip: HGETALL of a missing key is an empty object.
     return toRecord(await this.client.hgetall(this.recordKey(hash)));
   }
