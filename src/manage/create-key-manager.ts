@@ -343,6 +343,34 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   };
 }
 
+/**
+ * Whether `value` would take more than `limit` characters as JSON, found by a walk that stops as
+ * soon as it has seen that much (each string, property name and value counts at least its own
+ * length; a cycle only adds up). @internal
+ */
+export function jsonSizeOver(value: unknown, limit: number): boolean {
+  let size = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === "string") size += v.length + 2;
+    else if (typeof v === "object" && v !== null) {
+      size += 2;
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        const inner = (v as Record<string, unknown>)[k];
+        // JSON leaves these out (as properties; in an array they are written as null).
+        if (inner === undefined || typeof inner === "function" || typeof inner === "symbol") continue;
+        size += k.length + 4;
+        if (size > limit) return true;
+        pending.push(inner);
+      }
+    } else size += 1;
+    if (size > limit) return true;
+  }
+  return false;
+}
+
 /** Validate create input past the actor and account checks. @internal */
 export function parseCreateInput(
   ctx: ManagerContext,
@@ -350,6 +378,8 @@ export function parseCreateInput(
 ): { name: string; environment: string | null; permissions: ApiKeyPermissions; expiresAt: Date | null; metadata: Record<string, unknown> | null } {
   const rawName: unknown = input.name;
   if (typeof rawName !== "string") throw validationError("name", "a descriptive name is required");
+  // Capped before any work on it (trim, counting code points): a name of megabytes is refused at once.
+  if (rawName.length > 1_000) throw validationError("name", "must be 1 to 100 printable characters");
   const name = rawName.trim();
   if (name.length === 0 || [...name].length > 100 || !PRINTABLE.test(name))
     throw validationError("name", "must be 1 to 100 printable characters");
@@ -373,6 +403,9 @@ export function parseCreateInput(
   let metadata: Record<string, unknown> | null = null;
   if (meta !== undefined && meta !== null) {
     if (typeof meta !== "object" || Array.isArray(meta)) throw validationError("metadata", "must be a JSON object");
+    // Capped before the full walk and JSON round trip below: a million entries are refused after
+    // about 10 000 characters' worth of them, not after all of them were processed.
+    if (jsonSizeOver(meta, 10_000)) throw validationError("metadata", "must be at most 10000 characters as JSON");
     // What every store would refuse (a NUL, a lone surrogate, a BigInt) is a 400 here, not a 503 there.
     if (metadataProblem(meta) !== null) throw validationError("metadata", "must be a JSON object");
     try {

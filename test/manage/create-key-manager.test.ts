@@ -170,6 +170,26 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
     expect(ok.record.metadata).toEqual({ team: "data", sk: "flz" });
   });
 
+  it("refuses a huge name or metadata before working through it (input capped first)", async () => {
+    const { manager, store } = setup();
+    // 20 M spaces and one letter: trimmed it would be a fine name, but it is refused by length first.
+    const name = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: " ".repeat(20_000_000) + "x" }));
+    expect([name.status, name.field]).toEqual([400, "name"]);
+    const metadata: Record<string, number> = {};
+    for (let i = 0; i < 1_000_000; i++) metadata[`k${i}`] = i;
+    const meta = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata }));
+    expect([meta.status, meta.field, meta.message]).toEqual([400, "metadata", "Invalid metadata: must be at most 10000 characters as JSON"]);
+    // A cycle is refused as too large too, rather than looping.
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic["self"] = cyclic;
+    expect((await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata: cyclic }))).field).toBe("metadata");
+    // Properties JSON leaves out do not count: a large object of undefined values is small JSON.
+    const sparse: Record<string, unknown> = { team: "data" };
+    for (let i = 0; i < 5_000; i++) sparse[`unused_${i}`] = undefined;
+    expect((await manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata: sparse })).record.metadata).toEqual({ team: "data" });
+    expect(store.size).toBe(1);
+  });
+
   it("accepts 100 printable characters, Unicode names, read-only keys and a future expiry", async () => {
     const { manager, clock } = setup();
     const a = await manager.create({ accountId: "acc_1", actor: admin, name: "x".repeat(100) });
