@@ -96,10 +96,15 @@ export class ApiKeyError extends Error {
  * ```
  */
 export function isApiKeyError(value: unknown): value is ApiKeyError {
-  return (
-    value instanceof ApiKeyError ||
-    (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true)
-  );
+  // Never throws: it runs in catch blocks on whatever was thrown, a revoked Proxy included.
+  try {
+    return (
+      value instanceof ApiKeyError ||
+      (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true)
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** Throw `INVALID_OPTIONS` naming the option. @internal */
@@ -108,18 +113,41 @@ export function invalidOption(option: string, problem: string, cause?: unknown):
 }
 
 /**
+ * Read option `name` once. A getter (or Proxy trap) that throws is `INVALID_OPTIONS` naming the
+ * option (as `label`, e.g. `runner.describe`), never the raw error. @internal
+ */
+export function readOption(options: object, name: string, label = name): unknown {
+  try {
+    return (options as Record<string, unknown>)[name];
+  } catch (cause) {
+    return invalidOption(label, "could not be read (its getter threw)", cause);
+  }
+}
+
+/**
  * Check the options argument of a function: an object whose own names are all in `known`, else
  * `INVALID_OPTIONS` naming the first unknown one. A typo (`peper`, `enviroment`) would otherwise
- * silently fall back to a default: no pepper, no environment tag. Allocates nothing when the
- * options are fine. @internal
+ * silently fall back to a default: no pepper, no environment tag. Returns the known options, each
+ * read once ({@link readOption}), so a getter or Proxy that throws, or answers differently on a
+ * second read, is refused or read consistently. @internal
  */
-export function checkOptionNames(options: unknown, known: readonly string[], what?: string, listed = known): void {
+export function checkOptionNames(options: unknown, known: readonly string[], what?: string, listed = known): Record<string, unknown> {
   if (typeof options !== "object" || options === null) {
     throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"} expects an options object`);
   }
-  for (const name in options) {
-    if (!known.includes(name) && Object.prototype.hasOwnProperty.call(options, name)) {
+  let names: string[];
+  try {
+    names = Object.keys(options); // own enumerable names, as for-in with hasOwnProperty
+  } catch (cause) {
+    // A Proxy whose ownKeys trap throws, a revoked Proxy: nothing can be read from it.
+    throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"}: the options object could not be read`, { cause, field: "(options)" });
+  }
+  for (const name of names) {
+    if (!known.includes(name)) {
       invalidOption(name, `unknown option${what === undefined ? "" : ` of ${what}`} (expected ${listed.join(", ")})`);
     }
   }
+  const values: Record<string, unknown> = {};
+  for (const name of known) values[name] = readOption(options, name);
+  return values;
 }

@@ -159,6 +159,16 @@ export interface ApiKeyAuth {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** `request[field]` if it is a string; `null` otherwise, also when reading it throws. */
+function requestText(request: ApiKeyAuthRequest | undefined, field: "ip" | "userAgent" | "method" | "path"): string | null {
+  try {
+    const value: unknown = request?.[field];
+    return typeof value === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
 const REALM = /^[\x20-\x7e]{1,100}$/;
 
 const schema = z.strictObject({
@@ -260,6 +270,12 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   ): void {
     if (onEvent === undefined) return;
     try {
+      // Read once each, and never throwing: a request field whose getter throws is left out
+      // (null), it does not cost the request its event.
+      const ip = requestText(request, "ip");
+      const userAgent = requestText(request, "userAgent");
+      const method = requestText(request, "method");
+      const path = requestText(request, "path");
       const returned: unknown = onEvent({
         ok: reason === "ok",
         reason,
@@ -269,11 +285,11 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         accountId: record?.accountId ?? null,
         revokedReason: reason === "revoked" ? (record?.revokedReason ?? "revoked") : null,
         // An address may come from a header the client wrote (a `getIp` reading X-Forwarded-For).
-        ip: typeof request?.ip === "string" ? redactKeys(request.ip, format.head) : null,
+        ip: ip === null ? null : redactKeys(ip, format.head),
         // The client's own text goes in without its query string and with key-shaped runs redacted.
-        userAgent: typeof request?.userAgent === "string" ? redactKeys(request.userAgent, format.head) : null,
-        method: typeof request?.method === "string" ? redactKeys(request.method, format.head) : null,
-        path: typeof request?.path === "string" ? eventPath(request.path, format.head) : null,
+        userAgent: userAgent === null ? null : redactKeys(userAgent, format.head),
+        method: method === null ? null : redactKeys(method, format.head),
+        path: path === null ? null : eventPath(path, format.head),
         time: new Date(now),
       });
       // An async sink (`async (event) => …` is a valid `onEvent`) fails by rejecting: that
@@ -288,13 +304,16 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   // and a synchronous plan lookup, no promise is made until the answer. A step that returns a
   // promise continues asynchronously from there.
   function check(request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
-    const start = bearerStart(request.authorization);
+    // Read once: a getter that answers differently on a second read must not have its grammar
+    // checked on one value and its token taken from another (two lines passing as one).
+    const authorization: unknown = request.authorization;
+    const start = bearerStart(authorization);
     if (typeof start !== "number") {
       emit(request, start, 401, null, null, clock.now());
       return failures[start];
     }
     // The key is checked where it stands in the header line; it is cut out only to be hashed.
-    const line = soleLine(request.authorization as string | readonly string[]);
+    const line = soleLine(authorization as string | readonly string[]);
     const tag = checkApiKey(line, format, start);
     if (tag < UNTAGGED) {
       // Every key character is a b64token character, so the header grammar is only scanned for a

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { dropRejection } from "../lib/thenable.js";
 import type { KeyStore } from "../store/key-store.js";
 
 /** @internal */
@@ -62,7 +63,8 @@ export class UsageRecorder {
     const write = this.flush();
     if (this.waitUntil === undefined) return;
     try {
-      this.waitUntil(write);
+      // An async waitUntil that rejects is ignored too: unhandled, it would end a Node process.
+      dropRejection(this.waitUntil(write));
     } catch {
       // The write runs anyway; a waitUntil that cannot take it changes nothing else.
     }

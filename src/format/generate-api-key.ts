@@ -40,12 +40,13 @@ const OPTION_NAMES: readonly string[] = ["environment", "format", "random"];
  * ```
  */
 export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedApiKey {
-  checkOptionNames(options, OPTION_NAMES, "generateApiKey");
-  const format = options.format ?? getDefaultKeyFormat();
+  const o = checkOptionNames(options, OPTION_NAMES, "generateApiKey") as GenerateApiKeyOptions;
+  // Only an absent format means the default: `null` is a format defineKeyFormat() did not build.
+  const format = o.format === undefined ? getDefaultKeyFormat() : o.format;
   if (!isKeyFormat(format)) invalidOption("format", "use defineKeyFormat() to build one");
-  if (options.random !== undefined && !isRandomSource(options.random))
+  if (o.random !== undefined && !isRandomSource(o.random))
     invalidOption("random", "expected a function that fills a Uint8Array, or { getRandomValues }");
-  const environment = options.environment ?? null;
+  const environment = o.environment ?? null;
   const state = format.crcStates.get(environment);
   if (state === undefined || (environment !== null && !format.environments.includes(environment)))
     invalidOption("environment", `expected one of ${format.environments.join(", ") || "(none)"}`);
@@ -54,7 +55,7 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
   const codes = templateFor(format, environment);
   const bodyStart = codes.length - BODY_LENGTH;
   const randomLength = format.checksum ? BODY_LENGTH - CHECKSUM_LENGTH : BODY_LENGTH;
-  poolFor(options.random).symbols(codes, bodyStart, randomLength);
+  poolFor(o.random).symbols(codes, bodyStart, randomLength);
   if (format.checksum) {
     let crc = state;
     for (let i = bodyStart; i < bodyStart + randomLength; i++) crc = crc32UpdateCode(crc, codes[i] as number);

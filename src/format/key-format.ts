@@ -75,37 +75,51 @@ const FORMAT_FIELDS: readonly string[] = [...FORMAT_OPTION_NAMES, "head", "crcSt
  */
 export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
   if (typeof options !== "object" || options === null) invalidOption("format", "expected an object");
-  checkOptionNames(options, FORMAT_FIELDS, "defineKeyFormat", FORMAT_OPTION_NAMES);
-  const prefix = options.prefix ?? "flz";
-  const type = options.type ?? "sk";
-  const environments = options.environments ?? ["prod", "stag", "dev"];
-  const checksum = options.checksum ?? true;
+  const o = checkOptionNames(options, FORMAT_FIELDS, "defineKeyFormat", FORMAT_OPTION_NAMES) as KeyFormatOptions;
+  const prefix = o.prefix ?? "flz";
+  const type = o.type ?? "sk";
+  const checksum = o.checksum ?? true;
   if (typeof prefix !== "string" || !TAG.test(prefix))
     invalidOption("prefix", "1 to 16 lower-case letters or digits, starting with a letter");
   if (typeof type !== "string" || !TAG.test(type))
     invalidOption("type", "1 to 16 lower-case letters or digits, starting with a letter");
-  if (!Array.isArray(environments)) invalidOption("environments", "expected an array of tags");
+  // Copied once: a Proxy (or a revoked one) that throws is refused naming the option, not a raw TypeError.
+  let environments: unknown[] | undefined;
+  try {
+    const given: unknown = o.environments ?? ["prod", "stag", "dev"];
+    environments = Array.isArray(given) ? Array.from(given as unknown[]) : undefined;
+  } catch (cause) {
+    invalidOption("environments", "could not be read (a getter or Proxy trap threw)", cause);
+  }
+  if (environments === undefined) invalidOption("environments", "expected an array of tags");
   for (const env of environments) {
     if (typeof env !== "string" || !TAG.test(env))
       invalidOption("environments", "each tag is 1 to 16 lower-case letters or digits, starting with a letter");
   }
   if (new Set(environments).size !== environments.length) invalidOption("environments", "tags must be distinct");
   if (typeof checksum !== "boolean") invalidOption("checksum", "expected a boolean");
+  const tags = environments as string[];
   const head = `${prefix}_${type}_`;
   const crcStates = new Map<string | null, number>();
   const headState = crc32Update(0xffffffff, head);
   crcStates.set(null, headState);
-  for (const env of environments) crcStates.set(env, crc32Update(headState, `${env}_`));
-  return Object.freeze({
+  for (const env of tags) crcStates.set(env, crc32Update(headState, `${env}_`));
+  const format = {
     prefix,
     type,
-    environments: Object.freeze([...environments]),
+    environments: Object.freeze([...tags]),
     checksum,
     head,
     crcStates,
-    crcStateList: Object.freeze([headState, ...environments.map((env) => crcStates.get(env) as number)]),
-  });
+    crcStateList: Object.freeze([headState, ...tags.map((env) => crcStates.get(env) as number)]),
+  };
+  // The mark of a format built here (not enumerable: `{ ...format }` is options, not a format).
+  Object.defineProperty(format, FORMAT_BRAND, { value: true });
+  return Object.freeze(format);
 }
+
+/** Marks formats built by {@link defineKeyFormat}, also by another copy of this package. */
+const FORMAT_BRAND = Symbol.for("@fluenzr/api-keys/KeyFormat");
 
 let defaultFormat: KeyFormat | undefined;
 
@@ -122,14 +136,16 @@ export function getDefaultKeyFormat(): KeyFormat {
   return (defaultFormat ??= defineKeyFormat());
 }
 
-/** Is this a format built by {@link defineKeyFormat}? @internal */
+/**
+ * Is this a format built by {@link defineKeyFormat}? Not a look-alike (`{ head, crcStates }`,
+ * a spread copy): the parsers read fields such an object lacks. Never throws. @internal
+ */
 export function isKeyFormat(value: unknown): value is KeyFormat {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as KeyFormat).head === "string" &&
-    (value as KeyFormat).crcStates instanceof Map
-  );
+  try {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[FORMAT_BRAND] === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The display hint: head, environment and the last 4 characters. @internal */

@@ -140,8 +140,9 @@ const PARSE_OPTION_NAMES: readonly string[] = ["format"];
 export function parseApiKey(input: string, options: ParseApiKeyOptions = {}): ParseApiKeyResult {
   // The options are the caller's configuration, not the input: a bad one throws (naming it),
   // rather than every key failing as "prefix" against a format that is not one.
-  checkOptionNames(options, PARSE_OPTION_NAMES, "parseApiKey");
-  const format = options.format ?? getDefaultKeyFormat();
+  // Only an absent format means the default: `null` is a format defineKeyFormat() did not build.
+  const given = (checkOptionNames(options, PARSE_OPTION_NAMES, "parseApiKey") as ParseApiKeyOptions).format;
+  const format = given === undefined ? getDefaultKeyFormat() : given;
   if (!isKeyFormat(format)) invalidOption("format", "use defineKeyFormat() to build one");
   const code = checkApiKey(input, format);
   if (code < UNTAGGED) return fail(failureOf(code));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ApiKeyError, checkOptionNames, invalidOption } from "../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption, isApiKeyError } from "../errors.js";
 import { MAX_KEY_LENGTH } from "../format/key-format.js";
 import { hmacSha256Digest, sha256Digest, type DigestEncoding } from "./digest.js";
 
@@ -34,8 +34,20 @@ const VERSION = /^[A-Za-z0-9._-]{1,32}$/;
 
 /** Validate and normalise the pepper option into a list, current first. @internal */
 export function normalizePeppers(option: PepperOption | undefined, name = "pepper"): readonly Pepper[] {
+  try {
+    return peppersOf(option, name);
+  } catch (error) {
+    // A getter or Proxy in the option that throws: refused naming the option, not a raw TypeError.
+    if (isApiKeyError(error)) throw error;
+    return invalidOption(name, "could not be read (a getter or Proxy trap threw)", error);
+  }
+}
+
+function peppersOf(option: PepperOption | undefined, name: string): readonly Pepper[] {
   if (option === undefined) return [];
-  const list: unknown[] = typeof option === "string" || option instanceof Uint8Array ? [{ version: "1", secret: option }] : Array.isArray(option) ? option : [option];
+  // Array.from visits holes: a sparse list's empty slot is refused, not skipped (map skips it, and
+  // an empty first slot would then hash with no pepper at all).
+  const list: unknown[] = typeof option === "string" || option instanceof Uint8Array ? [{ version: "1", secret: option }] : Array.isArray(option) ? Array.from(option as unknown[]) : [option];
   if (list.length === 0) invalidOption(name, "an empty list; leave the option out for plain SHA-256");
   const seen = new Set<string>();
   return Object.freeze(
@@ -91,9 +103,9 @@ const HASH_OPTION_NAMES: readonly string[] = ["pepper"];
  */
 export function hashApiKey(key: string, options: HashApiKeyOptions = {}): string {
   // A misspelt `pepper` must not silently give plain SHA-256 hashes.
-  checkOptionNames(options, HASH_OPTION_NAMES, "hashApiKey");
+  const o = checkOptionNames(options, HASH_OPTION_NAMES, "hashApiKey") as HashApiKeyOptions;
   if (typeof key !== "string") throw new ApiKeyError("INVALID_INPUT", "hashApiKey expects the key as a string");
   if (key.length > MAX_KEY_LENGTH)
     throw new ApiKeyError("INVALID_INPUT", `hashApiKey refuses input over ${MAX_KEY_LENGTH} characters`);
-  return hashWith(key, normalizePeppers(options.pepper)[0]);
+  return hashWith(key, normalizePeppers(o.pepper)[0]);
 }

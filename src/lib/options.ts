@@ -13,11 +13,22 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
   if (input === null || typeof input !== "object") {
     throw new ApiKeyError("INVALID_OPTIONS", `${what} expects an options object`);
   }
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  // zod does not catch what a getter or a Proxy trap throws: read each option once here, and
+  // name the one whose reading threw (at the top level, or further down while zod checks it).
+  const given = readAll(input, what);
+  let result: ReturnType<typeof schema.safeParse>;
+  let issue: z.core.$ZodIssue | undefined;
+  let problem: string;
+  try {
+    result = schema.safeParse(given);
+    if (result.success) return result.data;
+    // Inside the try too: zod words its messages on first access, and describing a revoked Proxy throws.
+    issue = result.error.issues[0];
+    problem = issue?.message ?? "invalid";
+  } catch (cause) {
+    throw unreadable(what, optionThatThrows(schema, given) ?? "(options)", cause);
+  }
   let option = issue?.path.map(String).join(".") ?? "";
-  let problem = issue?.message ?? "invalid";
   if (issue?.code === "unrecognized_keys") {
     // The same words as checkOptionNames: "unknown option (expected …)", not zod's wording.
     const known = optionNamesAt(schema, issue.path);
@@ -28,6 +39,49 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
     field: option,
     cause: result.error,
   });
+}
+
+function unreadable(what: string, option: string, cause: unknown): ApiKeyError {
+  return new ApiKeyError("INVALID_OPTIONS", `${what}: invalid option "${option}": could not be read (a getter or Proxy trap threw)`, {
+    field: option,
+    cause,
+  });
+}
+
+/** Every own enumerable option, read once, into a plain object (an own `__proto__` stays an own, unknown, option). */
+function readAll(input: object, what: string): Record<string, unknown> {
+  let names: string[];
+  try {
+    names = Object.keys(input);
+  } catch (cause) {
+    throw new ApiKeyError("INVALID_OPTIONS", `${what}: the options object could not be read`, { field: "(options)", cause });
+  }
+  const given: Record<string, unknown> = {};
+  for (const name of names) {
+    let value: unknown;
+    try {
+      value = (input as Record<string, unknown>)[name];
+    } catch (cause) {
+      throw unreadable(what, name, cause);
+    }
+    Object.defineProperty(given, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return given;
+}
+
+/** The top-level option whose own check throws (a getter or Proxy inside its value). */
+function optionThatThrows(schema: z.ZodType, given: Record<string, unknown>): string | undefined {
+  if (!(schema instanceof z.ZodObject)) return undefined;
+  const shape = schema.shape as Record<string, z.ZodType | undefined>;
+  for (const name of Object.keys(given)) {
+    try {
+      const result = shape[name]?.safeParse(given[name]);
+      if (result?.success === false) void result.error.issues[0]?.message;
+    } catch {
+      return name;
+    }
+  }
+  return undefined;
 }
 
 /** The option names an object schema at `path` knows, through optional and nullable wrappers. */

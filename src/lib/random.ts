@@ -1,4 +1,5 @@
 import { invalidOption } from "../errors.js";
+import { dropRejection } from "./thenable.js";
 
 /**
  * Random bytes for keys and ids: `crypto.getRandomValues` by default, drawn in blocks so a key
@@ -15,10 +16,14 @@ export type RandomSource = ((buffer: Uint8Array) => void) | { getRandomValues(bu
 
 /** Is this a random source? @internal */
 export function isRandomSource(value: unknown): value is RandomSource {
-  return (
-    typeof value === "function" ||
-    (typeof value === "object" && value !== null && typeof (value as { getRandomValues?: unknown }).getRandomValues === "function")
-  );
+  try {
+    return (
+      typeof value === "function" ||
+      (typeof value === "object" && value !== null && typeof (value as { getRandomValues?: unknown }).getRandomValues === "function")
+    );
+  } catch {
+    return false; // a Proxy whose get trap throws: no source (refused naming the option)
+  }
 }
 
 const BLOCK = 4096;
@@ -26,12 +31,12 @@ const BLOCK = 4096;
 
 /** A reader of random bytes over a source. @internal */
 export class RandomPool {
-  private readonly fill: (buffer: Uint8Array) => void;
+  private readonly fill: (buffer: Uint8Array) => unknown;
   private buffer: Uint8Array | undefined;
   private offset = BLOCK;
 
   constructor(source: RandomSource) {
-    this.fill = typeof source === "function" ? source : (buffer) => void source.getRandomValues(buffer);
+    this.fill = typeof source === "function" ? source : (buffer) => source.getRandomValues(buffer);
   }
 
   /**
@@ -46,8 +51,7 @@ export class RandomPool {
     for (let i = start; i < end; ) {
       if (offset >= BLOCK || buffer === undefined) {
         buffer ??= this.buffer = new Uint8Array(BLOCK);
-        this.fill(buffer);
-        checkBlock(buffer);
+        this.refill(buffer);
         offset = 0;
       }
       const code = table[buffer[offset] as number] as number;
@@ -56,6 +60,29 @@ export class RandomPool {
       if (code !== 0) out[i++] = code;
     }
     this.offset = offset;
+  }
+
+  /**
+   * Draw the first block now, if none is held: a source that cannot give random bytes is then
+   * refused where it is configured (`createKeyManager`), not on the first key. The same bytes are
+   * drawn as later, so a seeded source gives the same keys. @internal
+   */
+  ready(): void {
+    if (this.buffer !== undefined && this.offset < BLOCK) return;
+    this.buffer ??= new Uint8Array(BLOCK);
+    this.refill(this.buffer);
+    this.offset = 0;
+  }
+
+  private refill(buffer: Uint8Array): void {
+    try {
+      // An async source is refused below (it filled nothing in time); its rejection must not go unhandled.
+      dropRejection(this.fill(buffer));
+    } catch (cause) {
+      // The user's source threw (or is no function after all): refused naming the option.
+      invalidOption("random", "the source threw when asked for bytes", cause);
+    }
+    checkBlock(buffer);
   }
 }
 

@@ -31,11 +31,12 @@ import {
 } from "../lib/options.js";
 import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
-import { MAX_STORED_TIME, metadataProblem, storableText, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
+import { MAX_STORED_TIME, metadataProblem, storableText, validTime, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
-import { confirmationWait, fromPlanLookupFailure, guardStore } from "./store-failure.js";
+import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore } from "./store-failure.js";
+import { readInput } from "./parse-input.js";
 
 /** Who is acting: the caller has checked that this user belongs to the account. */
 export interface KeyManagerActor {
@@ -165,7 +166,8 @@ export interface ManagerContext {
   readonly store: KeyStore;
   readonly format: KeyFormat;
   readonly clock: { now(): number };
-  requireAdmin(actor: unknown): void;
+  /** The administrator's id, else 403. */
+  requireAdmin(actor: unknown): string;
   requireApiPlan(accountId: string): Promise<void>;
   requireAccountId(accountId: unknown): string;
   findOwned(accountId: string, id: unknown): Promise<ApiKeyRecord>;
@@ -218,6 +220,7 @@ export function validationError(field: string, problem: string): ApiKeyError {
   return new ApiKeyError("VALIDATION_ERROR", `Invalid ${field}: ${problem}`, { status: 400, field });
 }
 
+
 /** Build the manager's shared internals. @internal */
 export function createManagerContext(options: KeyManagerOptions): ManagerContext {
   const o = parseOptions(optionsSchema, options, "createKeyManager");
@@ -241,6 +244,9 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
   const planName = o.planName ?? displayPlanName(o.apiPlans?.[0] ?? "pro");
   const pepper = normalizePeppers(o.pepper as PepperOption | undefined)[0];
   const random = o.random as RandomSource | undefined;
+  // Drawn now (the same bytes later keys use): a source that cannot give random bytes is refused
+  // here, naming the option, not on every create as an error without a status.
+  if (random !== undefined) poolFor(random).ready();
   const monitor = o.monitor;
 
   function lastUsed(r: ApiKeyRecord): Date | null {
@@ -286,11 +292,18 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
     toItem,
     lastUsed,
     requireAdmin(actor) {
-      const a = actor as Partial<KeyManagerActor> | null | undefined;
+      let admin: unknown;
+      let id: unknown;
+      try {
+        if (typeof actor === "object" && actor !== null) ({ admin, id } = actor as Partial<KeyManagerActor>);
+      } catch {
+        // An actor that cannot be read is not an identified administrator.
+      }
       // The id is stored as `createdBy`: an actor without a storable one is not an identified administrator.
-      if (typeof a !== "object" || a === null || a.admin !== true || typeof a.id !== "string" || !storableId(a.id, 1000)) {
+      if (admin !== true || typeof id !== "string" || !storableId(id, 1000)) {
         throw new ApiKeyError("FORBIDDEN", "Administrator rights required", { status: 403 });
       }
+      return id;
     },
     requireAccountId(accountId) {
       if (typeof accountId !== "string" || !storableId(accountId, 200))
@@ -394,7 +407,9 @@ export function parseCreateInput(
   const rawExpiry: unknown = input.expiresAt;
   let expiresAt: Date | null = null;
   if (rawExpiry !== undefined && rawExpiry !== null) {
-    expiresAt = rawExpiry instanceof Date ? new Date(rawExpiry.getTime()) : typeof rawExpiry === "string" ? new Date(rawExpiry) : new Date(NaN);
+    // validTime, not `instanceof Date`: a Proxy of a Date or an object inheriting from Date.prototype
+    // would throw on getTime(); a Date of another realm is fine.
+    expiresAt = typeof rawExpiry === "string" ? new Date(rawExpiry) : new Date(validTime(rawExpiry) ?? NaN);
     if (Number.isNaN(expiresAt.getTime())) throw validationError("expiresAt", "must be a date");
     if (expiresAt.getTime() <= ctx.clock.now()) throw validationError("expiresAt", "must be in the future");
     if (expiresAt.getTime() > MAX_STORED_TIME) throw validationError("expiresAt", "must be at most 9999-12-31");
@@ -402,10 +417,23 @@ export function parseCreateInput(
   const meta: unknown = input.metadata;
   let metadata: Record<string, unknown> | null = null;
   if (meta !== undefined && meta !== null) {
-    if (typeof meta !== "object" || Array.isArray(meta)) throw validationError("metadata", "must be a JSON object");
+    let array = true;
+    try {
+      array = Array.isArray(meta); // throws for a revoked Proxy: no JSON object either
+    } catch {
+      // stays true
+    }
+    if (typeof meta !== "object" || array) throw validationError("metadata", "must be a JSON object");
     // Capped before the full walk and JSON round trip below: a million entries are refused after
     // about 10 000 characters' worth of them, not after all of them were processed.
-    if (jsonSizeOver(meta, 10_000)) throw validationError("metadata", "must be at most 10000 characters as JSON");
+    let over: boolean;
+    try {
+      over = jsonSizeOver(meta, 10_000);
+    } catch {
+      // A getter or Proxy trap in it threw: not JSON we can store (else a raw error, seen as a 503).
+      throw validationError("metadata", "must be a JSON object");
+    }
+    if (over) throw validationError("metadata", "must be at most 10000 characters as JSON");
     // What every store would refuse (a NUL, a lone surrogate, a BigInt) is a 400 here, not a 503 there.
     if (metadataProblem(meta) !== null) throw validationError("metadata", "must be a JSON object");
     try {
@@ -462,38 +490,58 @@ export function parseCreateInput(
 export function createKeyManager(options: KeyManagerOptions): KeyManager {
   const ctx = createManagerContext(options);
   return {
-    async create(input) {
-      if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
+    create: answering(async (given: CreateApiKeyInput) => {
+      if (typeof given !== "object" || given === null) throw validationError("input", "an object is required");
+      const input = readInput(given, CREATE_FIELDS) as unknown as CreateApiKeyInput;
       // Administrator first: a non-administrator learns nothing about the other fields.
-      ctx.requireAdmin(input.actor);
+      const createdBy = ctx.requireAdmin(input.actor);
       const accountId = ctx.requireAccountId(input.accountId);
       await ctx.requireApiPlan(accountId);
       const fields = parseCreateInput(ctx, input);
       const { key, record } = ctx.newRecord({
         accountId,
         ...fields,
-        createdBy: input.actor.id,
+        createdBy,
         rotatedFromId: null,
       });
       await ctx.store.insert(record);
       return { key, record };
-    },
-    async list(input) {
-      const accountId = ctx.requireAccountId(input?.accountId);
+    }),
+    list: answering(async (input: { accountId: string }) => {
+      const accountId = ctx.requireAccountId(readInput(input, ["accountId"])["accountId"]);
       const records = await ctx.store.listByAccount(accountId);
       return records.map((r) => ctx.toItem(r));
-    },
-    async revoke(input) {
-      if (typeof input !== "object" || input === null) throw validationError("input", "an object is required");
-      ctx.requireAdmin(input.actor);
-      const accountId = ctx.requireAccountId(input.accountId);
-      const record = await ctx.findOwned(accountId, input.id);
+    }),
+    revoke: answering(async (given: { accountId: string; actor: KeyManagerActor; id: string }) => {
+      if (typeof given !== "object" || given === null) throw validationError("input", "an object is required");
+      const input = readInput(given, ["accountId", "actor", "id"]);
+      ctx.requireAdmin(input["actor"]);
+      const accountId = ctx.requireAccountId(input["accountId"]);
+      const record = await ctx.findOwned(accountId, input["id"]);
       const revoked = await ctx.store.revoke(record.id, { at: new Date(ctx.clock.now()), reason: "revoked" });
       if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
       return ctx.toItem(revoked);
-    },
-    rotate: (input) => rotateApiKey(ctx, input),
-    rotationStatus: (input) => rotationStatus(ctx, input),
-    unused: (input) => unusedApiKeys(ctx, input),
+    }),
+    rotate: answering((input: RotateApiKeyInput) => rotateApiKey(ctx, input)),
+    rotationStatus: answering((input: RotationStatusInput) => rotationStatus(ctx, input)),
+    unused: answering((input: UnusedApiKeysInput) => unusedApiKeys(ctx, input)),
+  };
+}
+
+const CREATE_FIELDS = ["accountId", "actor", "name", "environment", "permissions", "expiresAt", "metadata"];
+
+/**
+ * A manager method that keeps the contract of rejecting only with an answer (an `ApiKeyError`
+ * with a status): input and store failures already are; anything else that escapes (a store
+ * record of the wrong shape read later, a clock that throws) is 503 with its `cause`, as the
+ * guarded store does for an answer of the wrong shape.
+ */
+function answering<I, R>(method: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    try {
+      return await method(input);
+    } catch (error) {
+      throw fromStoreFailure(error);
+    }
   };
 }

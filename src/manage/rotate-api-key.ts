@@ -16,7 +16,7 @@ import { revokedAtTime } from "../auth/revoked.js";
 import { ApiKeyError, isApiKeyError } from "../errors.js";
 import { MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
-import { dateSchema, fieldError, keyIdSchema, parseInput } from "./parse-input.js";
+import { dateSchema, fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
 
 /**
  * Longest grace period `rotate` accepts: 30 days. Longer overlaps defeat the point of rotating.
@@ -141,10 +141,11 @@ async function requireRotatable(ctx: ManagerContext, record: ApiKeyRecord, now: 
 }
 
 /** `manager.rotate`. @internal */
-export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput): Promise<RotatedApiKey> {
-  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+export async function rotateApiKey(ctx: ManagerContext, given: RotateApiKeyInput): Promise<RotatedApiKey> {
+  if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
+  const input = readInput(given, ["accountId", "actor", "id", "gracePeriodMs", "expiresAt"]) as unknown as RotateApiKeyInput;
   // Administrator first: a non-administrator learns nothing about the other fields.
-  ctx.requireAdmin(input.actor);
+  const createdBy = ctx.requireAdmin(input.actor);
   const accountId = ctx.requireAccountId(input.accountId);
   await ctx.requireApiPlan(accountId);
   const fields = parseInput(rotateSchema, input);
@@ -162,7 +163,7 @@ export async function rotateApiKey(ctx: ManagerContext, input: RotateApiKeyInput
       name: old.name,
       environment: old.environment,
       permissions: old.permissions,
-      createdBy: input.actor.id,
+      createdBy,
       expiresAt: nextExpiry(old, fields.expiresAt, now),
       rotatedFromId: old.id,
       metadata: old.metadata,

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
-import { fieldError, keyIdSchema, parseInput } from "./parse-input.js";
+import { fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
 import { stoppedAt } from "./rotate-api-key.js";
 
 /** Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out. */
@@ -48,8 +48,9 @@ export interface RotationStatus {
 const statusSchema = z.object({ id: keyIdSchema });
 
 /** `manager.rotationStatus`. @internal */
-export async function rotationStatus(ctx: ManagerContext, input: RotationStatusInput): Promise<RotationStatus> {
-  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+export async function rotationStatus(ctx: ManagerContext, given: RotationStatusInput): Promise<RotationStatus> {
+  if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
+  const input = readInput(given, ["accountId", "id"]) as unknown as RotationStatusInput;
   const accountId = ctx.requireAccountId(input.accountId);
   const { id } = parseInput(statusSchema, input);
   const old = await ctx.findOwned(accountId, id);

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
-import { dateSchema, fieldError, parseInput } from "./parse-input.js";
+import { dateSchema, fieldError, parseInput, readInput } from "./parse-input.js";
 
 /** Input of {@link KeyManager.unused}. */
 export interface UnusedApiKeysInput {
@@ -22,8 +22,9 @@ export interface UnusedApiKeysInput {
 const unusedSchema = z.object({ since: dateSchema.optional() });
 
 /** `manager.unused`. @internal */
-export async function unusedApiKeys(ctx: ManagerContext, input: UnusedApiKeysInput): Promise<ApiKeyListItem[]> {
-  if (typeof input !== "object" || input === null) throw fieldError("input", "an object is required");
+export async function unusedApiKeys(ctx: ManagerContext, given: UnusedApiKeysInput): Promise<ApiKeyListItem[]> {
+  if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
+  const input = readInput(given, ["accountId", "since"]) as unknown as UnusedApiKeysInput;
   const accountId = ctx.requireAccountId(input.accountId);
   const { since } = parseInput(unusedSchema, input);
   if (since !== undefined && since.getTime() > ctx.clock.now()) {

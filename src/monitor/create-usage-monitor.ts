@@ -8,7 +8,9 @@
  */
 import { z } from "zod";
 import type { ApiKeyAuthEvent } from "../auth/create-api-key-auth.js";
+import { ApiKeyError } from "../errors.js";
 import { checkClockReading, clockSchema, functionSchema, parseOptions, systemClock } from "../lib/options.js";
+import { validTime } from "../store/key-store.js";
 import { CappedMap } from "./capped-map.js";
 import type { UsageAlert, UsageAlertType } from "./usage-alert.js";
 
@@ -344,6 +346,25 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     }
   }
 
+  /** Seed one row; a row that is not `{ id: string, lastUsedAt: valid Date }`, or cannot be read, is skipped. */
+  function primeRow(row: unknown): void {
+    let id: unknown;
+    let at: number | null;
+    try {
+      id = (row as { id?: unknown } | null | undefined)?.id;
+      // validTime, not instanceof: a Proxy of a Date would throw on getTime().
+      at = validTime((row as { lastUsedAt?: unknown } | null | undefined)?.lastUsedAt);
+    } catch {
+      return;
+    }
+    if (typeof id !== "string" || at === null) return;
+    const state = keys.peek(id);
+    // Its addresses are not known yet: its learning window starts with its next request
+    // (NaN until then), on the same time line as the events.
+    if (state === undefined) keys.set(id, { lastSeen: at, firstSeen: Number.NaN, windowStart: Number.NaN, newCount: 0, sample: [] });
+    else if (at > state.lastSeen) state.lastSeen = at;
+  }
+
   return {
     record,
     lastSeen(keyId: string): Date | null {
@@ -351,15 +372,14 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
       return state === undefined ? null : new Date(state.lastSeen);
     },
     prime(list): void {
-      for (const row of list) {
-        if (typeof row?.id !== "string" || !(row.lastUsedAt instanceof Date)) continue;
-        const at = row.lastUsedAt.getTime();
-        if (Number.isNaN(at)) continue;
-        const state = keys.peek(row.id);
-        // Its addresses are not known yet: its learning window starts with its next request
-        // (NaN until then), on the same time line as the events.
-        if (state === undefined) keys.set(row.id, { lastSeen: at, firstSeen: Number.NaN, windowStart: Number.NaN, newCount: 0, sample: [] });
-        else if (at > state.lastSeen) state.lastSeen = at;
+      try {
+        for (const row of list) primeRow(row);
+      } catch (cause) {
+        // Not iterable (null, a number), or an iterator that throws: a programming error.
+        throw new ApiKeyError("INVALID_INPUT", "monitor.prime expects an iterable of { id, lastUsedAt } rows (manager.list rows fit)", {
+          field: "keys",
+          cause,
+        });
       }
     },
     stats(): UsageMonitorStats {

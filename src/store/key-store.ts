@@ -220,7 +220,11 @@ export function validTime(value: unknown): number | null {
 function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return `a ${typeof value}`;
-  return Object.prototype.toString.call(value) === "[object Date]" ? "an Invalid Date" : "an object that is not a Date";
+  try {
+    return Object.prototype.toString.call(value) === "[object Date]" ? "an Invalid Date" : "an object that is not a Date";
+  } catch {
+    return "an object that is not a Date"; // a Proxy whose trap throws (toString reads Symbol.toStringTag)
+  }
 }
 
 /** Earliest time a store keeps: 1970-01-01T00:00:00.000Z. @internal */
@@ -249,9 +253,11 @@ export function storableText(text: string): boolean {
  * every store. @internal
  */
 export function metadataProblem(value: unknown): string | null {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "must be a JSON object or null";
+  if (typeof value !== "object" || value === null) return "must be a JSON object or null";
   let parsed: unknown;
   try {
+    // Inside the try: Array.isArray throws for a revoked Proxy, JSON.stringify for a getter that throws.
+    if (Array.isArray(value)) return "must be a JSON object or null";
     const json = JSON.stringify(value);
     parsed = typeof json === "string" ? JSON.parse(json) : undefined;
   } catch {
@@ -317,20 +323,34 @@ export function storableRecord(record: unknown): ApiKeyRecord {
   const fail = (field: string, problem: string): never => {
     throw new ApiKeyError("INVALID_INPUT", `insert: field "${field}" ${problem}`, { field });
   };
-  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+  let array = true;
+  try {
+    array = Array.isArray(record); // throws for a revoked Proxy: not a record either
+  } catch {
+    // stays true
+  }
+  if (typeof record !== "object" || record === null || array) {
     throw new ApiKeyError("INVALID_INPUT", "insert expects an ApiKeyRecord object", { field: "record" });
   }
   const given = record as Record<keyof ApiKeyRecord, unknown>;
-  const nullable = (field: keyof ApiKeyRecord): unknown => (given[field] === undefined ? null : given[field]);
+  // Each field read once; one whose getter (or Proxy trap) throws is refused naming it.
+  const read = (field: keyof ApiKeyRecord): unknown => {
+    try {
+      return given[field];
+    } catch {
+      return fail(field, "could not be read (its getter threw)");
+    }
+  };
+  const nullable = (field: keyof ApiKeyRecord): unknown => read(field) ?? null;
   const r: Record<keyof ApiKeyRecord, unknown> = {
-    id: given.id,
-    accountId: given.accountId,
-    name: given.name,
-    hash: given.hash,
-    hint: given.hint,
+    id: read("id"),
+    accountId: read("accountId"),
+    name: read("name"),
+    hash: read("hash"),
+    hint: read("hint"),
     environment: nullable("environment"),
-    permissions: given.permissions,
-    createdAt: given.createdAt,
+    permissions: read("permissions"),
+    createdAt: read("createdAt"),
     createdBy: nullable("createdBy"),
     lastUsedAt: nullable("lastUsedAt"),
     revokedAt: nullable("revokedAt"),
@@ -381,7 +401,7 @@ export function storableRecord(record: unknown): ApiKeyRecord {
  * it before touching anything. @internal
  */
 export function revokeTime(options: RevokeOptions | null | undefined, now: () => number = Date.now): number {
-  const at: unknown = options?.at;
+  const at = revokeOption(options, "at");
   if (at === undefined) return now();
   const t = validTime(at);
   if (t === null) {
@@ -399,11 +419,20 @@ export function revokeTime(options: RevokeOptions | null | undefined, now: () =>
  * checks it before touching anything. @internal
  */
 export function revokeReason(options: RevokeOptions | null | undefined): string {
-  const reason: unknown = options?.reason;
+  const reason = revokeOption(options, "reason");
   if (reason === undefined) return "revoked";
   const problem = textProblem("reason", reason, false);
   if (problem !== null) throw new ApiKeyError("INVALID_INPUT", `revoke: option "reason" ${problem}`, { field: "reason" });
   return reason as string;
+}
+
+/** `options[name]`; a getter or Proxy trap that throws is `INVALID_INPUT` naming the option. */
+function revokeOption(options: RevokeOptions | null | undefined, name: "at" | "reason"): unknown {
+  try {
+    return options?.[name];
+  } catch (cause) {
+    throw new ApiKeyError("INVALID_INPUT", `revoke: option "${name}" could not be read`, { field: name, cause });
+  }
 }
 
 /**
@@ -412,11 +441,25 @@ export function revokeReason(options: RevokeOptions | null | undefined): string 
  * `INVALID_INPUT`. @internal
  */
 export function latestUsage(batch: readonly ApiKeyUsage[]): Map<string, number> {
-  if (!Array.isArray(batch)) throw new ApiKeyError("INVALID_INPUT", "recordUsage expects an array of { id, lastUsedAt }", { field: "batch" });
+  // Copied once; a Proxy that throws while being read is no array of entries either.
+  let entries: readonly unknown[] | undefined;
+  let cause: unknown;
+  try {
+    entries = Array.isArray(batch) ? Array.from(batch as readonly unknown[]) : undefined;
+  } catch (error) {
+    cause = error;
+  }
+  if (entries === undefined) throw new ApiKeyError("INVALID_INPUT", "recordUsage expects an array of { id, lastUsedAt }", { field: "batch", cause });
   const latest = new Map<string, number>();
-  for (const entry of batch as readonly unknown[]) {
+  for (const entry of entries) {
     if (typeof entry !== "object" || entry === null) continue;
-    const { id, lastUsedAt } = entry as { id?: unknown; lastUsedAt?: unknown };
+    let id: unknown;
+    let lastUsedAt: unknown;
+    try {
+      ({ id, lastUsedAt } = entry as { id?: unknown; lastUsedAt?: unknown });
+    } catch {
+      continue; // an entry that cannot be read is skipped, as one without a valid time
+    }
     const t = validTime(lastUsedAt);
     if (typeof id !== "string" || t === null || !storableTime(t)) continue;
     if (!((latest.get(id) ?? -Infinity) >= t)) latest.set(id, t);

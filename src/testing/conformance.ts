@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isApiKeyError } from "../errors.js";
+import { ApiKeyError, checkOptionNames, invalidOption, isApiKeyError, readOption } from "../errors.js";
 import { generateApiKey } from "../format/generate-api-key.js";
 import { hashApiKey } from "../hash/hash-api-key.js";
 import type { ApiKeyRecord, ApiKeyRevocation, KeyStore } from "../store/key-store.js";
@@ -38,6 +38,33 @@ export interface KeyStoreConformanceOptions {
   rotationRules?: boolean | undefined;
 }
 
+/**
+ * The arguments of {@link runKeyStoreConformance}, checked when the suite is defined: a typo
+ * (`strictinput`) or a wrong type (`strictInput: "yes"`) would otherwise silently run a weaker
+ * suite, and a bad runner would fall back to another one. Each option is read once.
+ */
+function conformanceOptions(name: unknown, makeStore: unknown, given: unknown): KeyStoreConformanceOptions {
+  const what = "runKeyStoreConformance";
+  if (typeof name !== "string" || name.length === 0) throw new ApiKeyError("INVALID_OPTIONS", `${what}: "name" must be a non-empty string`, { field: "name" });
+  if (typeof makeStore !== "function") throw new ApiKeyError("INVALID_OPTIONS", `${what}: "makeStore" must be a function that returns a KeyStore`, { field: "makeStore" });
+  const o = checkOptionNames(given, ["teardown", "announcementTimeoutMs", "runner", "strictInput", "rotationRules"], what) as KeyStoreConformanceOptions;
+  if (o.teardown !== undefined && typeof o.teardown !== "function") invalidOption("teardown", "a function");
+  const wait = o.announcementTimeoutMs;
+  if (wait !== undefined && !(typeof wait === "number" && Number.isInteger(wait) && wait > 0 && wait <= 2_147_483_647))
+    invalidOption("announcementTimeoutMs", "a positive integer of ms");
+  for (const flag of ["strictInput", "rotationRules"] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== "boolean") invalidOption(flag, "true or false");
+  }
+  const runner: unknown = o.runner;
+  if (runner !== undefined) {
+    if (typeof runner !== "object" || runner === null) invalidOption("runner", "expected { describe, it }");
+    const run = { describe: readOption(runner, "describe", "runner.describe"), it: readOption(runner, "it", "runner.it") };
+    if (typeof run.describe !== "function" || typeof run.it !== "function") invalidOption("runner", "expected { describe, it }, both functions");
+    o.runner = run as TestRunner;
+  }
+  return o;
+}
+
 class ConformanceFailure extends Error {
   constructor(message: string) {
     super(message);
@@ -66,6 +93,7 @@ let counter = 0;
  * ```
  */
 export function makeTestRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const fields = overridesOf(overrides);
   const { key, hint, environment } = generateApiKey({ environment: "prod" });
   const unique = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   return {
@@ -84,8 +112,27 @@ export function makeTestRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRec
     expiresAt: null,
     rotatedFromId: null,
     metadata: { team: "qa", tags: ["a", "b"] },
-    ...overrides,
+    ...fields,
   };
+}
+
+/**
+ * The overrides of {@link makeTestRecord}, each read once: not an object, or an override whose
+ * getter throws, is INVALID_OPTIONS naming it (a string would spread as fields "0", "1", …).
+ */
+function overridesOf(overrides: unknown): Partial<ApiKeyRecord> {
+  let names: string[] | undefined;
+  try {
+    if (typeof overrides === "object" && overrides !== null && !Array.isArray(overrides)) names = Object.keys(overrides);
+  } catch (cause) {
+    throw new ApiKeyError("INVALID_OPTIONS", 'makeTestRecord: "overrides" could not be read', { field: "overrides", cause });
+  }
+  if (names === undefined) throw new ApiKeyError("INVALID_OPTIONS", 'makeTestRecord: "overrides" must be an object of record fields', { field: "overrides" });
+  const fields: Record<string, unknown> = {};
+  for (const name of names) {
+    Object.defineProperty(fields, name, { value: readOption(overrides as object, name, `overrides.${name}`), enumerable: true, writable: true, configurable: true });
+  }
+  return fields as Partial<ApiKeyRecord>;
 }
 
 function sameRecord(actual: ApiKeyRecord | null, expected: ApiKeyRecord, what: string): void {
@@ -194,8 +241,9 @@ async function rejectsDuplicate(promise: Promise<unknown>, what: string): Promis
 export function runKeyStoreConformance(
   name: string,
   makeStore: () => KeyStore | Promise<KeyStore>,
-  options: KeyStoreConformanceOptions = {},
+  given: KeyStoreConformanceOptions = {},
 ): void {
+  const options = conformanceOptions(name, makeStore, given);
   const { describe, it } = testRunner(options.runner);
   // Cases of the input checks this package's stores make: run only when asked for.
   const strict: typeof it = options.strictInput === true ? it : () => undefined;

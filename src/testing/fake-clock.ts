@@ -1,6 +1,8 @@
 /**
  * @module
  */
+import { ApiKeyError } from "../errors.js";
+import { validTime } from "../store/key-store.js";
 
 /** A clock you move by hand. Pass it as `clock` to the authenticator, manager or monitor. */
 export interface FakeClock {
@@ -24,18 +26,28 @@ export interface FakeClock {
  * ```
  */
 export function createFakeClock(start: Date | number = Date.UTC(2025, 0, 1)): FakeClock {
-  let t = typeof start === "number" ? start : start.getTime();
-  if (!Number.isFinite(t)) throw new RangeError("createFakeClock: start must be a valid time");
+  // The package's one error class (STYLE: programming errors are ApiKeyError), never a raw
+  // TypeError from calling getTime() on something that is not a Date.
+  let t = timeOf(start);
+  if (t === null) throw new ApiKeyError("INVALID_OPTIONS", 'createFakeClock: "start" must be a valid Date or a finite number of ms', { field: "start" });
   return {
-    now: () => t,
+    now: () => t as number,
     advance(ms) {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError("FakeClock.advance: ms must be a finite number ≥ 0");
-      t += ms;
+      // The sum is checked too: a clock that reaches Infinity gives no time (and every check fails).
+      if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite((t as number) + ms))
+        throw new ApiKeyError("INVALID_INPUT", 'FakeClock.advance: "ms" must be a finite number ≥ 0 that keeps the time finite', { field: "ms" });
+      t = (t as number) + ms;
     },
     set(time) {
-      const v = typeof time === "number" ? time : time.getTime();
-      if (!Number.isFinite(v)) throw new RangeError("FakeClock.set: time must be a valid time");
+      const v = timeOf(time);
+      if (v === null) throw new ApiKeyError("INVALID_INPUT", 'FakeClock.set: "time" must be a valid Date or a finite number of ms', { field: "time" });
       t = v;
     },
   };
+}
+
+/** A finite number, or the time of a valid Date (of any realm); `null` for anything else. */
+function timeOf(value: unknown): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  return validTime(value);
 }

@@ -1,6 +1,7 @@
 /**
  * @module
  */
+import { ApiKeyError } from "../errors.js";
 
 /**
  * A deterministic random source (sfc32 seeded from `seed`) so tests get the same keys every run.
@@ -15,6 +16,10 @@
  * ```
  */
 export function createSeededRandom(seed: number | string = 1): (buffer: Uint8Array) => void {
+  // Anything else would be turned into text: every object the same stream ("[object Object]"), and
+  // a raw error from a toString that throws.
+  if (typeof seed !== "number" && typeof seed !== "string")
+    throw new ApiKeyError("INVALID_OPTIONS", 'createSeededRandom: "seed" must be a number or a string', { field: "seed" });
   // Seed four 32-bit words from the seed with a string hash (FNV-1a), then sfc32.
   const text = String(seed);
   let h = 0x811c9dc5;
@@ -34,6 +39,9 @@ export function createSeededRandom(seed: number | string = 1): (buffer: Uint8Arr
   };
   for (let i = 0; i < 15; i++) next();
   return (buffer) => {
+    // isView first: it reads no property, so a Proxy cannot throw here.
+    if (!ArrayBuffer.isView(buffer) || !(buffer instanceof Uint8Array))
+      throw new ApiKeyError("INVALID_INPUT", "The seeded random source fills a Uint8Array", { field: "buffer" });
     for (let i = 0; i < buffer.length; i += 4) {
       const v = next();
       buffer[i] = v & 0xff;

@@ -46,13 +46,13 @@ export interface OpenedPGliteKeyStore {
 export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}): Promise<OpenedPGliteKeyStore> {
   // Checked before anything opens: a misspelt dataDir would silently give a database in memory.
   if (options === null || typeof options !== "object") invalidOption("options", "expected { dataDir?, table?, schema? }");
-  checkOptionNames(options, ["dataDir", "table", "schema"], "openPGliteKeyStore");
-  if (options.dataDir !== undefined && (typeof options.dataDir !== "string" || options.dataDir.length === 0)) {
+  const o = checkOptionNames(options, ["dataDir", "table", "schema"], "openPGliteKeyStore") as OpenPGliteKeyStoreOptions;
+  const dataDir = o.dataDir;
+  if (dataDir !== undefined && (typeof dataDir !== "string" || dataDir.length === 0)) {
     invalidOption("dataDir", "a non-empty folder path, or leave it out for a database in memory");
   }
   // Loaded here, on call: importing this subpath loads no database package.
   const { PGlite } = await import("@electric-sql/pglite");
-  const dataDir = options.dataDir;
   if (dataDir !== undefined && !dataDir.includes("://")) {
     // PGlite makes only the last folder of the path: create the ones above it (a plain path means Node).
     const { mkdir } = await import("node:fs/promises");
@@ -60,7 +60,7 @@ export async function openPGliteKeyStore(options: OpenPGliteKeyStoreOptions = {}
   }
   const db = await PGlite.create(dataDir);
   try {
-    const store = new PostgresKeyStore({ client: db, table: options.table, schema: options.schema });
+    const store = new PostgresKeyStore({ client: db, table: o.table, schema: o.schema });
     await store.migrate();
     return { store, db, close: () => db.close() };
   } catch (error) {

@@ -119,18 +119,21 @@ export class PostgresKeyStore implements KeyStore {
 
   constructor(options: PostgresKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
-    checkOptionNames(options, ["client", "table", "schema", "channel", "confirmTimeoutMs", "onUnconfirmed"], "PostgresKeyStore");
-    this.kind = clientKind(options.client);
-    this.client = options.client;
-    const table = options.table ?? "api_keys";
-    const schema = options.schema ?? "public";
-    if (!IDENTIFIER.test(table)) invalidOption("table", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
-    if (!IDENTIFIER.test(schema)) invalidOption("schema", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
-    this.channel = options.channel ?? `${table}_revoked`;
+    // Each option read once (a getter that throws is INVALID_OPTIONS naming it).
+    const o = checkOptionNames(options, ["client", "table", "schema", "channel", "confirmTimeoutMs", "onUnconfirmed"], "PostgresKeyStore") as unknown as PostgresKeyStoreOptions;
+    this.kind = clientKind(o.client);
+    this.client = o.client;
+    const table = o.table ?? "api_keys";
+    const schema = o.schema ?? "public";
+    // Strings only: RegExp.test would turn ["api_keys"] into a name, and throw a raw TypeError on a Symbol.
+    if (typeof table !== "string" || !IDENTIFIER.test(table)) invalidOption("table", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
+    if (typeof schema !== "string" || !IDENTIFIER.test(schema)) invalidOption("schema", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
+    const channel = o.channel ?? `${table}_revoked`;
     // pg_notify() refuses channel names of 64 bytes or more, and "_ack" is added for acknowledgements.
-    if (!/^[\x21-\x7e]{1,59}$/.test(this.channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
+    if (typeof channel !== "string" || !/^[\x21-\x7e]{1,59}$/.test(channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
+    this.channel = channel;
     this.ackChannel = `${this.channel}_ack`;
-    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(options));
+    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(o));
     this.names = {
       table: `"${schema}"."${table}"`,
       migrations: `"${schema}"."${table}_migrations"`,

@@ -49,14 +49,25 @@ export type ClientKind = "pool" | "pglite";
 
 /** Tell a Pool from a PGlite instance by shape, so neither package has to be loaded. @internal */
 export function clientKind(client: unknown): ClientKind {
-  const c = client as Record<string, unknown> | null;
-  if (c === null || typeof c !== "object" || typeof c.query !== "function") {
-    invalidOption("client", "expected a pg Pool or a PGlite instance");
+  let kind: ClientKind | "none" | "client";
+  try {
+    kind = kindOf(client);
+  } catch (cause) {
+    // A Proxy (or a getter) that throws while we look at it: not a client we can use.
+    invalidOption("client", "expected a pg Pool or a PGlite instance (reading it threw)", cause);
   }
+  if (kind === "none") invalidOption("client", "expected a pg Pool or a PGlite instance");
+  if (kind === "client") invalidOption("client", "expected a pg Pool (not a single pg.Client) or a PGlite instance");
+  return kind;
+}
+
+function kindOf(client: unknown): ClientKind | "none" | "client" {
+  const c = client as Record<string, unknown> | null;
+  if (c === null || typeof c !== "object" || typeof c.query !== "function") return "none";
   if (typeof c.listen === "function" && typeof c.transaction === "function") return "pglite";
   // A pg.Client also has connect(); only a Pool counts its clients.
   if (typeof c.connect === "function" && typeof c.totalCount === "number") return "pool";
-  invalidOption("client", "expected a pg Pool (not a single pg.Client) or a PGlite instance");
+  return "client";
 }
 
 /** Run `fn` inside one transaction on one connection. @internal */

@@ -101,27 +101,33 @@ export class RedisKeyStore implements KeyStore {
 
   constructor(options: RedisKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
-    checkOptionNames(options, ["client", "prefix", "confirmTimeoutMs", "onUnconfirmed"], "RedisKeyStore");
-    const c = options.client as unknown as Record<string, unknown> | null;
-    if (c === null || typeof c !== "object" || typeof c.evalsha !== "function" || typeof c.duplicate !== "function") {
-      invalidOption("client", "expected an ioredis client");
+    // Each option read once (a getter that throws is INVALID_OPTIONS naming it).
+    const o = checkOptionNames(options, ["client", "prefix", "confirmTimeoutMs", "onUnconfirmed"], "RedisKeyStore") as unknown as RedisKeyStoreOptions;
+    let usable = false;
+    let keyPrefix: unknown;
+    try {
+      const c = o.client as unknown as Record<string, unknown> | null;
+      usable = c !== null && typeof c === "object" && typeof c.evalsha === "function" && typeof c.duplicate === "function";
+      // ioredis prefixes the keys it is given as KEYS, but not the ones the scripts build from ARGV:
+      // records would be written where list and revoke never look, and a revoked key keep working.
+      if (usable) keyPrefix = (c?.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    } catch (cause) {
+      invalidOption("client", "expected an ioredis client (reading it threw)", cause);
     }
-    // ioredis prefixes the keys it is given as KEYS, but not the ones the scripts build from ARGV:
-    // records would be written where list and revoke never look, and a revoked key keep working.
-    const keyPrefix = (c.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    if (!usable) invalidOption("client", "expected an ioredis client");
     if (keyPrefix !== undefined && keyPrefix !== null && keyPrefix !== "") {
       invalidOption(
         "client",
-        `an ioredis client created with keyPrefix is not supported; create it without keyPrefix and give the store's own prefix option instead (new RedisKeyStore({ client, prefix: ${JSON.stringify(String(keyPrefix))} }))`,
+        `an ioredis client created with keyPrefix is not supported; create it without keyPrefix and give the store's own prefix option instead (new RedisKeyStore({ client, prefix: ${typeof keyPrefix === "string" ? JSON.stringify(keyPrefix) : "…"} }))`,
       );
     }
-    this.client = options.client;
-    this.prefix = options.prefix ?? "apikeys:";
+    this.client = o.client;
+    this.prefix = o.prefix ?? "apikeys:";
     if (typeof this.prefix !== "string" || this.prefix.length > 100) invalidOption("prefix", "a string of at most 100 characters");
     this.channel = `${this.prefix}revoked`;
     this.listenersKey = `${this.prefix}listeners`;
     this.ackChannel = `${this.prefix}revoked:ack`;
-    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(options));
+    ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(o));
     this.subscriber = new RevocationSubscriber(this.client, this.channel, { listeners: this.listenersKey, ackChannel: this.ackChannel });
   }
 
