@@ -260,7 +260,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (state.count >= burst.threshold) {
       raise(ip, event, ip, now, {
         type: "invalid_key_burst",
-        message: `${state.count} invalid API keys from ${ip} within ${duration(burst.windowMs)}`,
+        message: `${state.count} invalid API keys from ${shown(ip)} within ${duration(burst.windowMs)}`,
         count: state.count,
         windowMs: burst.windowMs,
         addresses: [ip],
@@ -307,7 +307,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (state.newCount >= spike.threshold) {
       raise(keyId, event, ip, now, {
         type: "new_addresses_spike",
-        message: `API key ${name} was used from ${state.newCount} new addresses within ${duration(spike.windowMs)}, latest ${ip}`,
+        message: `API key ${name} was used from ${state.newCount} new addresses within ${duration(spike.windowMs)}, latest ${shown(ip)}`,
         count: state.newCount,
         windowMs: spike.windowMs,
         addresses: [...state.sample],
@@ -405,7 +405,20 @@ function describe(event: ApiKeyAuthEvent): string {
 }
 
 function from(ip: string | null): string {
-  return ip === null ? " from an unknown address" : ` from ${ip}`;
+  return ip === null ? " from an unknown address" : ` from ${shown(ip)}`;
+}
+
+// An IPv4 or IPv6 literal (with an optional zone or brackets), nothing else.
+const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z_.-]{1,20})?\]?)$/;
+
+/**
+ * The address as alert text. An event's ip may come from a header the client wrote (a `getIp` or
+ * `trust proxy` reading X-Forwarded-For), and alert messages go to chat and on-call tools, where
+ * `<!channel>` or a link would be the client's words: only an IP literal is written into the
+ * message. The alert's `ip` and `addresses` fields keep the value as given.
+ */
+function shown(ip: string): string {
+  return IP_LITERAL.test(ip) ? ip : "an address that is not an IP literal (see the alert's ip)";
 }
 
 const UNITS: readonly (readonly [number, string, string])[] = [

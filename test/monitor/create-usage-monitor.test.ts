@@ -150,6 +150,18 @@ describe("createUsageMonitor (DESIGN §8, spec 'Monitoring')", () => {
     const invalid = (w: ReturnType<typeof watch>, ip: string, reason: ApiKeyAuthEvent["reason"] = "unknown") =>
       w.monitor.record(event(w.clock, { reason, keyId: null, hint: "flz_sk_…zzzz", accountId: null, ip }));
 
+    it("writes only an IP literal into the message: an address the client wrote (X-Forwarded-For) stays in the ip field", () => {
+      const forged = "<!channel> *URGENT* rotate all keys at <https://evil.example/login|fluenzr.com>";
+      const w = watch();
+      for (let i = 0; i < 20; i++) invalid(w, forged);
+      expect(w.alerts).toHaveLength(1);
+      expect(w.alerts[0]).toMatchObject({ type: "invalid_key_burst", ip: forged, addresses: [forged] });
+      expect(w.alerts[0]?.message).toBe("20 invalid API keys from an address that is not an IP literal (see the alert's ip) within 1 min");
+      const v6 = watch();
+      for (let i = 0; i < 20; i++) invalid(v6, "2001:db8::1%eth0");
+      expect(v6.alerts[0]?.message).toBe("20 invalid API keys from 2001:db8::1%eth0 within 1 min");
+    });
+
     it("is raised when one address presents the threshold of invalid keys within the window (default 20 per minute)", () => {
       const w = watch();
       for (let i = 0; i < 19; i++) invalid(w, "203.0.113.9", i % 2 === 0 ? "unknown" : "checksum");
