@@ -26,7 +26,7 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
     issue = result.error.issues[0];
     problem = issue?.message ?? "invalid";
   } catch (cause) {
-    throw unreadable(what, optionThatThrows(schema, given) ?? "(options)", cause);
+    throw unreadable(what, propertyThatThrows(schema, given) ?? "(options)", cause);
   }
   let option = issue?.path.map(String).join(".") ?? "";
   if (issue?.code === "unrecognized_keys") {
@@ -69,13 +69,17 @@ function readAll(input: object, what: string): Record<string, unknown> {
   return given;
 }
 
-/** The top-level option whose own check throws (a getter or Proxy inside its value). */
-function optionThatThrows(schema: z.ZodType, given: Record<string, unknown>): string | undefined {
-  if (!(schema instanceof z.ZodObject)) return undefined;
+/**
+ * The property of an object schema whose own check throws on `input` (a getter, or a Proxy
+ * inside its value): zod lets such errors through, so the callers that caught one name it with
+ * this. Shared by option checks here and management input (manage/parse-input.ts). @internal
+ */
+export function propertyThatThrows(schema: z.ZodType, input: unknown): string | undefined {
+  if (!(schema instanceof z.ZodObject) || typeof input !== "object" || input === null) return undefined;
   const shape = schema.shape as Record<string, z.ZodType | undefined>;
-  for (const name of Object.keys(given)) {
+  for (const name of Object.keys(shape)) {
     try {
-      const result = shape[name]?.safeParse(given[name]);
+      const result = shape[name]?.safeParse((input as Record<string, unknown>)[name]);
       if (result?.success === false) void result.error.issues[0]?.message;
     } catch {
       return name;

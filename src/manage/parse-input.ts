@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { propertyThatThrows } from "../lib/options.js";
 import { ApiKeyError } from "../errors.js";
 import { storableText, validTime } from "../store/key-store.js";
 
@@ -46,26 +47,12 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
     field = issue?.path.map(String).join(".") || "input";
     problem = issue?.message ?? "invalid";
   } catch {
-    field = fieldThatThrows(schema, input) ?? "input";
+    field = propertyThatThrows(schema, input) ?? "input";
     problem = "could not be read";
   }
   throw fieldError(field, problem);
 }
 
-/** The field of an object schema whose own check throws on `input` (see parseInput). */
-function fieldThatThrows(schema: z.ZodType, input: unknown): string | undefined {
-  if (!(schema instanceof z.ZodObject) || typeof input !== "object" || input === null) return undefined;
-  const shape = schema.shape as Record<string, z.ZodType | undefined>;
-  for (const name of Object.keys(shape)) {
-    try {
-      const result = shape[name]?.safeParse((input as Record<string, unknown>)[name]);
-      if (result?.success === false) void result.error.issues[0]?.message;
-    } catch {
-      return name;
-    }
-  }
-  return undefined;
-}
 
 /** A key id as the manager issues them (and any custom store's, up to 200 characters). @internal */
 export const keyIdSchema = z

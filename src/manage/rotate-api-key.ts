@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { revokedAtTime } from "../auth/revoked.js";
 import { ApiKeyError, isApiKeyError } from "../errors.js";
-import { MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
+import { isLiveKey, MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
 import { dateSchema, fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
 
@@ -129,7 +129,7 @@ async function requireRotatable(ctx: ManagerContext, record: ApiKeyRecord, now: 
   // one, so a concurrent rotation elsewhere is caught at insert): no list to read.
   if (!scheduled && stopped === null && record.revokedReason !== "rotated") return null;
   const successors = await ctx.store.listByAccount(record.accountId);
-  const live = successors.some((r) => r.rotatedFromId === record.id && (r.revokedAt === null || r.revokedReason === "rotated"));
+  const live = successors.some((r) => r.rotatedFromId === record.id && isLiveKey(r));
   if (live) {
     throw new ApiKeyError(
       "CONFLICT",

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
+import { isLiveKey } from "../store/key-store.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
 import { fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
 import { stoppedAt } from "./rotate-api-key.js";
@@ -59,7 +60,7 @@ export async function rotationStatus(ctx: ManagerContext, given: RotationStatusI
   // a rotation that failed part-way and was retried. List order (creation time, then id, on the
   // creating server's clock) cannot tell them apart: a retry on another server, in the same
   // millisecond or with a clock behind, sorts before the failed attempt. So the live one first.
-  const successor = successors.filter((r) => r.revokedAt === null || r.revokedReason === "rotated").at(-1) ?? successors.at(-1);
+  const successor = successors.filter(isLiveKey).at(-1) ?? successors.at(-1);
   if (successor === undefined) throw new ApiKeyError("NOT_FOUND", "API key has not been rotated", { status: 404 });
   const now = ctx.clock.now();
   const previousLastUsedAt = ctx.lastUsed(old);

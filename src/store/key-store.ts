@@ -171,8 +171,16 @@ export function liveSuccessor(candidate: ApiKeyRecord, successor: ApiKeyRecord):
     successor.rotatedFromId !== null &&
     candidate.rotatedFromId === successor.rotatedFromId &&
     candidate.accountId === successor.accountId &&
-    (candidate.revokedAt === null || candidate.revokedReason === "rotated")
+    isLiveKey(candidate)
   );
+}
+
+/**
+ * Not revoked, or revoked only by a rotation (a grace that ends on its own): a key that still
+ * stands as its account's working key. What makes a successor count as one. @internal
+ */
+export function isLiveKey(record: Pick<ApiKeyRecord, "revokedAt" | "revokedReason">): boolean {
+  return record.revokedAt === null || record.revokedReason === "rotated";
 }
 
 /** The error `insert` rejects with for a second live successor of a key. @internal */
