@@ -34,10 +34,9 @@ function tables(): void {
 }
 
 function isTchar(c: number): boolean {
+  if (!tablesReady) tables();
   return c < 128 && TCHAR[c] === 1;
 }
-
-const BEARER = "bearer";
 
 /**
  * Where the bearer token starts in the one raw Authorization line, or why there is none. Several
@@ -48,22 +47,29 @@ const BEARER = "bearer";
  */
 export function bearerStart(raw: unknown): number | HeaderFailure {
   let value = raw;
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "missing";
-    if (value.length > 1) return "malformed";
-    value = value[0];
+  if (typeof value !== "string") {
+    if (Array.isArray(value)) {
+      if (value.length === 0) return "missing";
+      if (value.length > 1) return "malformed";
+      value = value[0];
+    }
+    if (value === undefined || value === null) return "missing";
+    if (typeof value !== "string") return "malformed";
   }
-  if (value === undefined || value === null) return "missing";
-  if (typeof value !== "string") return "malformed";
   const length = value.length;
   if (length === 0) return "missing";
   if (length > MAX_AUTHORIZATION_LENGTH) return "malformed";
-  if (!tablesReady) tables();
-  for (let i = 0; i < 6; i++) {
-    // `| 0x20` lower-cases ASCII letters only; every char of "bearer" is a letter.
-    if (i >= length || (value.charCodeAt(i) | 0x20) !== BEARER.charCodeAt(i)) {
-      return isTchar(value.charCodeAt(0)) ? "scheme" : "malformed";
-    }
+  // `| 0x20` lower-cases ASCII letters only; every char of "bearer" is a letter.
+  if (
+    length < 6 ||
+    (value.charCodeAt(0) | 0x20) !== 98 /* b */ ||
+    (value.charCodeAt(1) | 0x20) !== 101 /* e */ ||
+    (value.charCodeAt(2) | 0x20) !== 97 /* a */ ||
+    (value.charCodeAt(3) | 0x20) !== 114 /* r */ ||
+    (value.charCodeAt(4) | 0x20) !== 101 /* e */ ||
+    (value.charCodeAt(5) | 0x20) !== 114 /* r */
+  ) {
+    return isTchar(value.charCodeAt(0)) ? "scheme" : "malformed";
   }
   if (length === 6) return "malformed"; // `Bearer` alone
   const sep = value.charCodeAt(6);

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { invalidOption } from "../errors.js";
 import { getDefaultKeyFormat, hintOf, type KeyFormat } from "../format/key-format.js";
-import { checkApiKey, failureOf, UNTAGGED } from "../format/parse-api-key.js";
+import { failureOf, keyCheckOf, UNTAGGED } from "../format/parse-api-key.js";
 import { constantTimeEqual, latin1ToHex } from "../hash/digest.js";
 import { digestWith, normalizePeppers, schemeOf, type Pepper, type PepperOption } from "../hash/hash-api-key.js";
 import {
@@ -213,6 +213,7 @@ const schema = z.strictObject({
 export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const o = parseOptions(schema, options, "createApiKeyAuth");
   const format = o.format ?? getDefaultKeyFormat();
+  const checkKey = keyCheckOf(format);
   if (o.environment !== undefined && !format.environments.includes(o.environment))
     invalidOption("environment", `expected one of ${format.environments.join(", ") || "(none)"}`);
   const peppers: readonly (Pepper | undefined)[] = (() => {
@@ -253,12 +254,14 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     return found instanceof Promise ? found.then((r) => verified(r, hash)) : verified(found, hash);
   };
   // Nothing subscribes until the first request: creating an authenticator opens no connection.
-  const cache = o.cache === undefined ? null : new VerificationCache(store, o.cache, clock);
-  const lookup =
-    cache === null
-      ? storeLookup
-      : (scheme: string, digest: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> =>
-          cache.lookup(scheme, digest, storeLookup);
+  const cache = o.cache === undefined ? null : new VerificationCache(store, o.cache);
+
+  /** The configured clock's time; a clock that stops giving times is a fault (503), never a reason to skip expiry checks. */
+  const readClock = (): number => {
+    const now = clock.now();
+    if (typeof now !== "number" || !Number.isFinite(now)) throw new TypeError("clock.now() returned no time");
+    return now;
+  };
 
   function emit(
     request: ApiKeyAuthRequest | undefined,
@@ -314,7 +317,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     }
     // The key is checked where it stands in the header line; it is cut out only to be hashed.
     const line = soleLine(authorization as string | readonly string[]);
-    const tag = checkApiKey(line, format, start);
+    const tag = checkKey(line, start);
     if (tag < UNTAGGED) {
       // Every key character is a b64token character, so the header grammar is only scanned for a
       // token that is not a key: to tell a malformed header from a bad key.
@@ -333,12 +336,17 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     tag: number,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
     const pepper = peppers[index];
+    const scheme = schemes[index] as string;
     // The digest is computed one character per byte: the memory store and the cache look it up as
     // it is; only a store lookup writes it out as the stored hex.
-    const found = lookup(schemes[index] as string, digestWith(token, pepper, "latin1"));
+    const digest = digestWith(token, pepper, "latin1");
+    // The cache needs the time; an answer from memory is then judged at that same time (one clock
+    // read per request), an answer that had to wait at the time it came.
+    const now = cache === null ? undefined : readClock();
+    const found = cache === null ? storeLookup(scheme, digest) : cache.lookup(scheme, digest, storeLookup, now as number);
     // Only the asynchronous case needs a closure; the synchronous one allocates nothing here.
-    if (found instanceof Promise) return found.then((record) => afterLookup(index, request, token, tag, record));
-    return afterLookup(index, request, token, tag, found);
+    if (found instanceof Promise) return found.then((record) => afterLookup(index, request, token, tag, record, undefined));
+    return afterLookup(index, request, token, tag, found, now);
   }
 
   /** Not found under this pepper: try the next older one; else decide. */
@@ -348,10 +356,11 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     token: string,
     tag: number,
     record: ApiKeyRecord | null,
+    now: number | undefined,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
     return record === null && index + 1 < peppers.length
       ? lookupFrom(index + 1, request, token, tag)
-      : decide(request, token, tag, record);
+      : decide(request, token, tag, record, now ?? readClock());
   }
 
   /** Revoked, expired, environment, then the plan. */
@@ -360,10 +369,8 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     token: string,
     tag: number,
     record: ApiKeyRecord | null,
+    now: number,
   ): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
-    const now = clock.now();
-    // A clock that stops giving times is a fault (503), never a reason to skip expiry checks.
-    if (typeof now !== "number" || !Number.isFinite(now)) throw new TypeError("clock.now() returned no time");
     let reason: ApiKeyAuthFailureReason | undefined;
     if (record === null) reason = "unknown";
     // Written as "not later than now", so an Invalid Date (NaN) counts as revoked or expired. A

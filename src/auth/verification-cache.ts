@@ -18,6 +18,7 @@
 import { revokedAtTime } from "./revoked.js";
 import { z } from "zod";
 import { hexToLatin1 } from "../hash/digest.js";
+import { DigestMap } from "../lib/digest-map.js";
 import type { ApiKeyRecord, KeyStore } from "../store/key-store.js";
 
 /** Options of the verification cache: `createApiKeyAuth({ cache: { ttlMs, max } })`. */
@@ -81,7 +82,13 @@ type ChannelState = "idle" | "down" | "up" | "none";
 
 /** @internal */
 export class VerificationCache {
+  /** Found keys in eviction order (oldest first). */
   private readonly found = new Map<string, Entry>();
+  /**
+   * The same entries for reading on a hit: a digest table takes the digest's own characters for
+   * a slot, where a `Map` would hash each request's new digest string again.
+   */
+  private readonly index = new DigestMap<Entry>();
   private readonly missing = new Map<string, number>();
   /** Lookups in flight, with the time each started (a request may share one: see lookup). */
   private readonly inflight = new Map<string, { readonly answer: Promise<ApiKeyRecord | null>; readonly startedAt: number }>();
@@ -97,7 +104,6 @@ export class VerificationCache {
   constructor(
     private readonly store: KeyStore,
     options: VerificationCacheOptions,
-    private readonly clock: { now(): number },
   ) {
     this.positiveTtlMs = Math.min(options.ttlMs, options.maxStalenessMs ?? Infinity);
     this.negativeTtlMs = Math.min(options.negativeTtlMs ?? Math.min(options.ttlMs, 5_000), options.maxStalenessMs ?? Infinity);
@@ -105,19 +111,22 @@ export class VerificationCache {
     this.staleOk = options.maxStalenessMs !== undefined;
   }
 
-  /** The record for the hash `scheme` + `digest` from memory, or from `load` (sync when both are). */
-  lookup(scheme: string, digest: string, load: Lookup): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+  /**
+   * The record for the hash `scheme` + `digest` from memory, or from `load` (sync when both are).
+   * `now` is the request's time, read once by the authenticator for this and its own checks.
+   */
+  lookup(scheme: string, digest: string, load: Lookup, now: number): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
     if (this.state === "idle") this.start();
     if (this.state === "down") return load(scheme, digest);
     const hash = keyOf(scheme, digest);
-    const now = this.clock.now();
-    const entry = this.found.get(hash);
+    const entry = this.index.get(hash);
     if (entry !== undefined) {
       if (entry.expires > now) {
         entry.used = true;
         return entry.record;
       }
       this.found.delete(hash);
+      this.index.delete(hash);
     } else {
       const until = this.missing.get(hash);
       if (until !== undefined) {
@@ -174,13 +183,18 @@ export class VerificationCache {
     }
     if (this.state === "none" && !this.staleOk && !cannotPass(record, startedAt)) return;
     const found = this.found;
+    const entry: Entry = { record, expires: startedAt + this.positiveTtlMs, used: false };
     found.delete(hash);
-    found.set(hash, { record, expires: startedAt + this.positiveTtlMs, used: false });
+    found.set(hash, entry);
+    this.index.set(hash, entry);
     // Evict the oldest entry not used since eviction last passed it; used ones go to the young end.
     while (found.size > this.max) {
       const [oldestHash, oldest] = found.entries().next().value as [string, Entry];
       found.delete(oldestHash);
-      if (!oldest.used || oldestHash === hash) break;
+      if (!oldest.used || oldestHash === hash) {
+        this.index.delete(oldestHash);
+        break;
+      }
       oldest.used = false;
       found.set(oldestHash, oldest);
     }
@@ -200,6 +214,7 @@ export class VerificationCache {
         this.generation++;
         const hash = keyOfHash(revocation.hash);
         this.found.delete(hash);
+        this.index.delete(hash);
         this.missing.delete(hash);
         this.inflight.delete(hash);
       },
@@ -217,6 +232,7 @@ export class VerificationCache {
   private invalidateAll(): void {
     this.generation++;
     this.found.clear();
+    this.index.clear();
     this.missing.clear();
     this.inflight.clear();
   }

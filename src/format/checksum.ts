@@ -55,26 +55,3 @@ export function base62Checksum(value: number): string {
   }
   return out;
 }
-
-/** Value of each base62 digit by char code below 128; -1 for any other character. */
-const DIGIT_VALUES: Int8Array = (() => {
-  const t = new Int8Array(128).fill(-1);
-  for (let i = 0; i < 62; i++) t[ALPHABET.charCodeAt(i)] = i;
-  return t;
-})();
-
-/**
- * The number that the 6 base62 digits of `key` from `start` spell ({@link base62Checksum} read
- * back), or -1 if one of them is not a base62 digit. No string is built: this runs on every request.
- * @internal
- */
-export function base62Value(key: string, start: number): number {
-  let value = 0;
-  for (let i = start; i < start + CHECKSUM_LENGTH; i++) {
-    const c = key.charCodeAt(i);
-    const d = c < 128 ? (DIGIT_VALUES[c] as number) : -1;
-    if (d < 0) return -1;
-    value = value * 62 + d;
-  }
-  return value;
-}

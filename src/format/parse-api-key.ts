@@ -2,7 +2,8 @@
  * @module
  */
 import { checkOptionNames, invalidOption } from "../errors.js";
-import { base62Value, CHECKSUM_LENGTH, crc32Final, crcTable } from "./checksum.js";
+import { CHECKSUM_LENGTH, crc32Final, crcTable } from "./checksum.js";
+import { ALPHABET as BASE62_ALPHABET } from "../lib/random.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
 /** Why a string is not a key of the format. Never carries the input. */
@@ -40,15 +41,6 @@ function fail(reason: ParseApiKeyFailure): ParseApiKeyResult {
   return r;
 }
 
-/** `[A-Za-z0-9]` by char code below 128 (no regex flags can widen it): one load per character. */
-const ALNUM: Uint8Array = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 48; c <= 57; c++) t[c] = 1;
-  for (let c = 65; c <= 90; c++) t[c] = 1;
-  for (let c = 97; c <= 122; c++) t[c] = 1;
-  return t;
-})();
-
 /** {@link checkApiKey}'s answer for a key without an environment tag. @internal */
 export const UNTAGGED = -1;
 const FAILURE_CODES: readonly ParseApiKeyFailure[] = ["not_a_string", "empty", "too_long", "prefix", "environment", "length", "charset", "checksum"];
@@ -69,58 +61,116 @@ const CHARSET = fails("charset");
 const CHECKSUM = fails("checksum");
 
 /**
- * The parser without allocations, for the request path: the index of the key's environment in
- * `format.environments`, {@link UNTAGGED}, or a failure code below that (see {@link failureOf}).
- * The key is `input` from `start` to its end, read in place (the request path passes the whole
- * Authorization line and where the token starts).
+ * Per character code below 256: 0 for `[A-Za-z0-9]`, 1 for anything else. Read with the code
+ * masked to 8 bits; a code of 256 or more is caught apart (`code >> 8`).
+ */
+const NOT_ALNUM: Uint8Array = (() => {
+  const t = new Uint8Array(256).fill(1);
+  for (let c = 48; c <= 57; c++) t[c] = 0;
+  for (let c = 65; c <= 90; c++) t[c] = 0;
+  for (let c = 97; c <= 122; c++) t[c] = 0;
+  return t;
+})();
+
+/** Value of each base62 digit by char code below 256; a large negative number for anything else. */
+const DIGIT_VALUES: Int32Array = (() => {
+  const t = new Int32Array(256).fill(-(2 ** 30));
+  for (let i = 0; i < 62; i++) t[BASE62_ALPHABET.charCodeAt(i)] = i;
+  return t;
+})();
+
+/**
+ * The key check of one format, as {@link checkApiKey} answers it: the index of the key's
+ * environment in `format.environments`, {@link UNTAGGED}, or a failure code below that (see
+ * {@link failureOf}). The key is `input` from `start` to its end, read in place (the request path
+ * passes the whole Authorization line and where the token starts). Nothing is allocated.
+ * @internal
+ */
+export type KeyCheck = (input: string, start: number) => number;
+
+/**
+ * Build the check of `format` once: its head and tags as character codes, its CRC states at
+ * hand. The request path reads every character exactly once, with one branch at the end for
+ * the character set (a bad character anywhere is "charset", as if found first).
+ * @internal
+ */
+export function keyCheckOf(format: KeyFormat): KeyCheck {
+  const headCodes = Array.from(format.head, (c) => c.charCodeAt(0));
+  const headLength = headCodes.length;
+  const tags = format.environments.map((tag) => Array.from(tag, (c) => c.charCodeAt(0)));
+  const states = format.crcStateList.slice();
+  const checksum = format.checksum;
+  const table = crcTable();
+  return (input, start) => {
+    const length = input.length;
+    if (length - start > MAX_KEY_LENGTH) return TOO_LONG;
+    if (length === start) return EMPTY;
+    if (length - start < headLength) return PREFIX;
+    for (let i = 0; i < headLength; i++) if (input.charCodeAt(start + i) !== headCodes[i]) return PREFIX;
+    let bodyStart = start + headLength;
+    let environment = UNTAGGED;
+    let sep = -1;
+    for (let i = bodyStart; i < length; i++) {
+      if (input.charCodeAt(i) === 95 /* "_" */) {
+        sep = i;
+        break;
+      }
+    }
+    if (sep !== -1) {
+      // The tag is compared in place, without cutting it out of the key.
+      const tagLength = sep - bodyStart;
+      next: for (let e = 0; e < tags.length; e++) {
+        const tag = tags[e] as number[];
+        if (tag.length !== tagLength) continue;
+        for (let j = 0; j < tagLength; j++) if (input.charCodeAt(bodyStart + j) !== tag[j]) continue next;
+        environment = e;
+        break;
+      }
+      if (environment === UNTAGGED) return ENVIRONMENT;
+      bodyStart = sep + 1;
+    }
+    if (length - bodyStart !== BODY_LENGTH) return LENGTH;
+    let bad = 0;
+    if (!checksum) {
+      for (let i = bodyStart; i < length; i++) {
+        const c = input.charCodeAt(i);
+        bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
+      }
+      return bad === 0 ? environment : CHARSET;
+    }
+    // One pass over the body: the CRC continued from the state the format precomputed for its
+    // head and environment (it covers everything before the last 6 characters), then the last 6
+    // read back as a number. A character that is no base62 digit makes the number negative.
+    const split = length - CHECKSUM_LENGTH;
+    let crc = states[environment + 1] as number;
+    for (let i = bodyStart; i < split; i++) {
+      const c = input.charCodeAt(i);
+      bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
+      crc = (table[(crc ^ c) & 0xff] as number) ^ (crc >>> 8);
+    }
+    let digits = 0;
+    for (let i = split; i < length; i++) {
+      const c = input.charCodeAt(i);
+      const d = DIGIT_VALUES[c & 0xff] as number;
+      bad |= (c >> 8) | (d >>> 31);
+      digits = digits * 62 + d;
+    }
+    if (bad !== 0) return CHARSET;
+    return digits === crc32Final(crc) ? environment : CHECKSUM;
+  };
+}
+
+const keyChecks = new WeakMap<KeyFormat, KeyCheck>();
+
+/**
+ * {@link keyCheckOf} for any input, with the check of each format built once.
  * @internal
  */
 export function checkApiKey(input: unknown, format: KeyFormat, start = 0): number {
   if (typeof input !== "string") return NOT_A_STRING;
-  const length = input.length;
-  if (length - start > MAX_KEY_LENGTH) return TOO_LONG;
-  if (length === start) return EMPTY;
-  const head = format.head;
-  if (!input.startsWith(head, start)) return PREFIX;
-  let environment = UNTAGGED;
-  let bodyStart = start + head.length;
-  const sep = input.indexOf("_", bodyStart);
-  if (sep !== -1) {
-    // The tag is compared in place, without cutting it out of the key.
-    const tagLength = sep - bodyStart;
-    const environments = format.environments;
-    for (let e = 0; e < environments.length; e++) {
-      const tag = environments[e] as string;
-      if (tag.length === tagLength && input.startsWith(tag, bodyStart)) {
-        environment = e;
-        break;
-      }
-    }
-    if (environment === UNTAGGED) return ENVIRONMENT;
-    bodyStart = sep + 1;
-  }
-  if (length - bodyStart !== BODY_LENGTH) return LENGTH;
-  if (!format.checksum) {
-    for (let i = bodyStart; i < length; i++) {
-      const c = input.charCodeAt(i);
-      if (c >= 128 || ALNUM[c] !== 1) return CHARSET;
-    }
-    return environment;
-  }
-  // One pass over the body: every character alphanumeric, and the CRC continued from the state
-  // the format precomputed for its head and environment (the CRC covers everything before the
-  // last 6 characters), then the last 6 read back as a number.
-  const split = length - CHECKSUM_LENGTH;
-  const table = crcTable();
-  let crc = format.crcStateList[environment + 1] as number;
-  for (let i = bodyStart; i < split; i++) {
-    const c = input.charCodeAt(i);
-    if (c >= 128 || ALNUM[c] !== 1) return CHARSET;
-    crc = (table[(crc ^ c) & 0xff] as number) ^ (crc >>> 8);
-  }
-  const digits = base62Value(input, split);
-  if (digits < 0) return CHARSET;
-  return digits === crc32Final(crc) ? environment : CHECKSUM;
+  let check = keyChecks.get(format);
+  if (check === undefined) keyChecks.set(format, (check = keyCheckOf(format)));
+  return check(input, start);
 }
 
 const PARSE_OPTION_NAMES: readonly string[] = ["format"];

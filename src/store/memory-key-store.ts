@@ -3,6 +3,7 @@
  */
 import { ApiKeyError } from "../errors.js";
 import { hexToLatin1 } from "../hash/digest.js";
+import { DigestMap } from "../lib/digest-map.js";
 import {
   storableRecord,
   copyRecord,
@@ -143,9 +144,12 @@ const PLAIN = "sha256:";
  * digest never looks; either way one hash has one slot and two hashes never share one.
  */
 class HashIndex {
-  /** Plain SHA-256, the usual scheme, held directly: one map read per lookup. */
-  private readonly plain = new Map<string, ApiKeyRecord>();
-  private readonly schemes = new Map<string, Map<string, ApiKeyRecord>>([[PLAIN, this.plain]]);
+  /**
+   * Plain SHA-256, the usual scheme, held directly: one read per lookup, in a table that takes
+   * the digest's own (uniform) characters for a slot instead of hashing the string.
+   */
+  private readonly plain = new DigestMap<ApiKeyRecord>();
+  private readonly schemes = new Map<string, DigestMap<ApiKeyRecord>>([[PLAIN, this.plain]]);
   private readonly other = new Map<string, ApiKeyRecord>();
 
   /** The record whose hash is `scheme` + the hex of `digest` (one character per byte). */
@@ -173,7 +177,7 @@ class HashIndex {
     }
     const scheme = hash.slice(0, cut);
     let digests = this.schemes.get(scheme);
-    if (digests === undefined) this.schemes.set(scheme, (digests = new Map()));
+    if (digests === undefined) this.schemes.set(scheme, (digests = new DigestMap()));
     digests.set(digest, record);
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { base62Checksum, base62Value, crc32 } from "../../src/format/checksum.js";
+import { base62Checksum, crc32 } from "../../src/format/checksum.js";
+import { defineKeyFormat } from "../../src/format/key-format.js";
+import { checkApiKey, failureOf, UNTAGGED } from "../../src/format/parse-api-key.js";
 
 describe("CRC-32 checksum (DESIGN §3)", () => {
   it("matches the standard CRC-32 check values", () => {
@@ -15,13 +17,14 @@ describe("CRC-32 checksum (DESIGN §3)", () => {
     expect(base62Checksum(0xffffffff)).toBe("4gfFC3");
   });
 
-  it("reads the last 6 characters back as the number they spell", () => {
-    const head = "flz_sk_abcdefghijklmnopqrstuvwxyz";
-    const key = head + base62Checksum(crc32(head));
-    expect(base62Value(key, head.length)).toBe(crc32(head));
-    expect(base62Value(key.slice(0, -1) + (key.endsWith("0") ? "1" : "0"), head.length)).not.toBe(crc32(head));
-    expect(base62Value("000000", 0)).toBe(0);
-    expect(base62Value("4gfFC3", 0)).toBe(0xffffffff);
-    for (const bad of ["00000_", "0000\u00e9z", "00 000", "0000-0"]) expect(base62Value(bad, 0)).toBe(-1);
+  it("reads the last 6 characters back as the number they spell, and nothing but base62 digits", () => {
+    const format = defineKeyFormat({ environments: [] });
+    const body = "abcdefghijklmnopqrstuvwxyz";
+    const key = format.head + body + base62Checksum(crc32(format.head + body));
+    expect(checkApiKey(key, format)).toBe(UNTAGGED);
+    expect(failureOf(checkApiKey(key.slice(0, -1) + (key.endsWith("0") ? "1" : "0"), format))).toBe("checksum");
+    for (const bad of ["00000.", "0000\u00e9z", "00 000", "0000-0", "0000\u0130z", "\u01300000z"]) {
+      expect(failureOf(checkApiKey(format.head + body + bad.slice(0, 6), format))).toBe("charset");
+    }
   });
 });
