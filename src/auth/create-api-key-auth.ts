@@ -288,11 +288,11 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         accountId: record?.accountId ?? null,
         revokedReason: reason === "revoked" ? (record?.revokedReason ?? "revoked") : null,
         // An address may come from a header the client wrote (a `getIp` reading X-Forwarded-For).
-        ip: ip === null ? null : redactKeys(ip, format.head),
+        ip: ip === null ? null : redactKeys(ip, format),
         // The client's own text goes in without its query string and with key-shaped runs redacted.
-        userAgent: userAgent === null ? null : redactKeys(userAgent, format.head),
-        method: method === null ? null : redactKeys(method, format.head),
-        path: path === null ? null : eventPath(path, format.head),
+        userAgent: userAgent === null ? null : redactKeys(userAgent, format),
+        method: method === null ? null : redactKeys(method, format),
+        path: path === null ? null : eventPath(path, format),
         time: new Date(now),
       });
       // An async sink (`async (event) => …` is a valid `onEvent`) fails by rejecting: that

@@ -4,18 +4,64 @@
  *
  * @module
  */
+import { BODY_LENGTH, MAX_KEY_LENGTH, type KeyFormat } from "../format/key-format.js";
+import { isKeyBodyAt } from "../format/parse-api-key.js";
 
 /** Put in place of a key-shaped run of characters. @internal */
 export const REDACTED_KEY = "[redacted API key]";
 
-const KEY_CHAR = /[A-Za-z0-9_]/;
+/**
+ * Longest client text kept in an event field, in characters; longer text is cut there and ends
+ * with "…" (a 16 KB User-Agent is not worth a log line of its own). @internal
+ */
+export const MAX_EVENT_TEXT = 1024;
 
 /**
- * `text` with every run that starts with the key format's `head` (e.g. `flz_sk_`) and goes on
- * over key characters replaced by {@link REDACTED_KEY}. Text without the head is returned as is,
- * after one `includes` scan. @internal
+ * Longest client text looked at: far enough past the cut that a key that would straddle the cut
+ * is seen whole and redacted before it, even written all in percent-escapes. What lies beyond is
+ * never read. @internal
  */
-export function redactKeys(text: string, head: string): string {
+const MAX_SCANNED = MAX_EVENT_TEXT + 3 * MAX_KEY_LENGTH;
+
+const KEY_CHAR = /[A-Za-z0-9_]/;
+const KEY_OR_ESCAPE_CHAR = /[A-Za-z0-9_%]/;
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * Client text for an event: at most {@link MAX_EVENT_TEXT} characters, with every key in it
+ * replaced by {@link REDACTED_KEY}: every run that starts with the format's `head` (e.g.
+ * `flz_sk_`) and goes on over key characters, and (for a format with checksum) every run of
+ * letters and digits that begins or ends with a checksum-confirmed key body, wherever its head
+ * went (`%2566lz%255Fsk…` escaped twice, say). Text without either is returned as it is. @internal
+ */
+export function redactKeys(text: string, format: KeyFormat): string {
+  const scanned = scannedPart(text, KEY_CHAR, MAX_KEY_LENGTH);
+  return keptPart(redactBodies(redactHeads(scanned, format.head), format), scanned.length < text.length);
+}
+
+/**
+ * The first {@link MAX_SCANNED} characters of `text`. A key cut in two there could not be
+ * recognized, so the last `span` characters before the cut go too where they are all `keyChar`
+ * characters (a key is a run of them, at most `span` long: whatever part of one reaches the cut
+ * started within them). What is dropped lies past what is kept anyway.
+ */
+function scannedPart(text: string, keyChar: RegExp, span: number): string {
+  if (text.length <= MAX_SCANNED) return text;
+  let end = MAX_SCANNED;
+  while (end > MAX_SCANNED - span && keyChar.test(text.charAt(end - 1))) end--;
+  return text.slice(0, end);
+}
+
+/** At most {@link MAX_EVENT_TEXT} characters, ending with "…" if anything was cut. */
+function keptPart(redacted: string, cut: boolean): string {
+  return cut || redacted.length > MAX_EVENT_TEXT ? `${redacted.slice(0, MAX_EVENT_TEXT)}…` : redacted;
+}
+
+/** Runs that start with `head`, over key characters, replaced. */
+function redactHeads(text: string, head: string): string {
   if (!text.includes(head)) return text;
   let out = "";
   let from = 0;
@@ -28,14 +74,40 @@ export function redactKeys(text: string, head: string): string {
   return out + text.slice(from);
 }
 
+/** Runs of letters and digits that begin or end with a key body, replaced. */
+function redactBodies(text: string, format: KeyFormat): string {
+  if (!format.checksum || text.length < BODY_LENGTH) return text;
+  let out = "";
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    if (!isAlnum(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < text.length && isAlnum(text.charCodeAt(i))) i++;
+    // A run of 32 or more: the key's body at its start (text glued after it) or at its end
+    // (what is left of an escaped head before it). Two checks per run, at most.
+    if (i - start >= BODY_LENGTH && (isKeyBodyAt(text, i - BODY_LENGTH, format) || isKeyBodyAt(text, start, format))) {
+      out += text.slice(from, start) + REDACTED_KEY;
+      from = i;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 /**
  * A request path for events: without its query string or fragment, and with keys redacted. A
  * request target in absolute form (`GET http://user:secret@host/v1/x`, which servers must accept)
  * is cut to its path, so the scheme, host and any user:password in it stay out of events, and
  * every framework reports the same path. @internal
  */
-export function eventPath(path: string, head: string): string {
-  if (path.charCodeAt(0) !== 47 /* "/" */) path = pathOfAbsolute(path);
+export function eventPath(target: string, format: KeyFormat): string {
+  // Cut before any work; a percent-escape counts as key characters here, since it may be one
+  // (a key written all in escapes is three times as long).
+  const scanned = scannedPart(target, KEY_OR_ESCAPE_CHAR, 3 * MAX_KEY_LENGTH);
+  const path = scanned.charCodeAt(0) !== 47 /* "/" */ ? pathOfAbsolute(scanned) : scanned;
   let end = path.length;
   const query = path.indexOf("?");
   if (query !== -1) end = query;
@@ -44,7 +116,10 @@ export function eventPath(path: string, head: string): string {
   const bare = end === path.length ? path : path.slice(0, end);
   // `/v1/%66lz_sk_…` is the same path as `/v1/flz_sk_…` (RFC 3986 §6.2.2.2): escapes of
   // unreserved characters are read as those characters, so an escaped key is redacted too.
-  return redactKeys(bare.includes("%") ? decodeUnreserved(bare) : bare, head);
+  const decoded = bare.includes("%") ? decodeUnreserved(bare) : bare;
+  // Cut only if the path itself ran into the cut (a long query string is dropped anyway).
+  const cut = scanned.length < target.length && end === path.length;
+  return keptPart(redactBodies(redactHeads(decoded, format.head), format), cut);
 }
 
 /** Value of a hex digit's char code, or -1. */

@@ -160,6 +160,38 @@ export function keyCheckOf(format: KeyFormat): KeyCheck {
   };
 }
 
+/**
+ * Is `text[at .. at + 32)` the body of a key of `format` (32 alphanumerics whose last 6 are the
+ * checksum of the head, one of the environment tags or none, and the first 26), wherever it stands
+ * and whatever surrounds it? For finding keys whose head was mangled (escaped twice, say). Always
+ * false for a format without checksum: 32 random characters cannot be told from other text.
+ * @internal
+ */
+export function isKeyBodyAt(text: string, at: number, format: KeyFormat): boolean {
+  if (!format.checksum || at < 0 || at + BODY_LENGTH > text.length) return false;
+  const split = at + BODY_LENGTH - CHECKSUM_LENGTH;
+  let bad = 0;
+  let digits = 0;
+  for (let i = split; i < at + BODY_LENGTH; i++) {
+    const c = text.charCodeAt(i);
+    const d = DIGIT_VALUES[c & 0xff] as number;
+    bad |= (c >> 8) | (d >>> 31);
+    digits = digits * 62 + d;
+  }
+  for (let i = at; i < split; i++) {
+    const c = text.charCodeAt(i);
+    bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
+  }
+  if (bad !== 0) return false;
+  const table = crcTable();
+  for (const state of format.crcStateList) {
+    let crc = state;
+    for (let i = at; i < split; i++) crc = (table[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
+    if (crc32Final(crc) === digits) return true;
+  }
+  return false;
+}
+
 const keyChecks = new WeakMap<KeyFormat, KeyCheck>();
 
 /**

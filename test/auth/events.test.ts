@@ -128,6 +128,68 @@ describe("events carry no key the client put in its path, query or user agent (D
     expect(w.events[1]?.path).toBe("/v1/a%20b/%0A/~/%zz/%4");
   });
 
+  it("a key whose head was escaped twice, or mangled, is still found by its checksummed body and redacted", async () => {
+    const w = await makeWorld();
+    const body = w.keys.prod.slice(-32);
+    const cases = [
+      `/v1/keys/%2566lz%255Fsk%255Fprod%255F${body}/usage`, // escaped twice: one decoding leaves %66…%5F
+      `/v1/keys/FLZ-SK-PROD-${body}`, // head rewritten by hand
+      `/v1/keys/${body}x/usage`, // body first, text glued after it
+    ];
+    for (const path of cases) await w.auth.authenticate({ authorization: undefined, method: "GET", path });
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: `bot (token=prod_${body})` });
+    const text = JSON.stringify(w.events);
+    expect(text).not.toContain(body.slice(0, 20));
+    expect(w.events[0]?.path).toBe("/v1/keys/%2566lz%255Fsk%255Fprod%[redacted API key]/usage");
+    expect(w.events[1]?.path).toBe("/v1/keys/FLZ-SK-PROD-[redacted API key]");
+    expect(w.events[2]?.path).toBe("/v1/keys/[redacted API key]/usage");
+    expect(w.events[3]?.userAgent).toBe("bot (token=prod_[redacted API key])");
+  });
+
+  it("long runs of letters and digits that are no key stay as they are (ids, hashes)", async () => {
+    const w = await makeWorld();
+    const sha1 = "3f786850e387550fdab836ed7e6dc881de23001b";
+    const uuid = "9b2d3c4e5f60718293a4b5c6d7e8f901";
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/commits/${sha1}/files/${uuid}` });
+    expect(w.events[0]?.path).toBe(`/v1/commits/${sha1}/files/${uuid}`);
+  });
+
+  it("client text is cut to 1024 characters (ending in …), and a key at the cut is never left in part", async () => {
+    const w = await makeWorld();
+    const key = w.keys.prod;
+    // A 16 KB User-Agent: kept to its first 1024 characters.
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: "a".repeat(16_000) });
+    expect(w.events[0]?.userAgent).toBe(`${"a".repeat(1024)}…`);
+    // A key straddling the 1024th character is redacted whole before the cut.
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: `${"b".repeat(1000)} ${key} tail` });
+    expect(w.events[1]?.userAgent).toBe(`${"b".repeat(1000)} [redacted API key] tail`);
+    // Far past the cut, keys everywhere: nothing of any of them in the event.
+    const many = Array.from({ length: 400 }, () => key).join("/");
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/${many}`, userAgent: many, ip: many });
+    const text = JSON.stringify(w.events.slice(2));
+    expect(text).not.toContain(key.slice(-32, -16));
+    expect(text).not.toContain(key.slice(-16));
+    expect(w.events[2]?.path?.length).toBeLessThanOrEqual(1025);
+    expect(w.events[2]?.path?.endsWith("…")).toBe(true);
+    // Escaped keys up to a long path's cut: the cut drops what is left of a half-read escape run.
+    const escaped = Array.from({ length: 200 }, () => [...key].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("")).join("/");
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/${escaped}` });
+    const last = JSON.stringify(w.events.at(-1));
+    expect(last).not.toContain(key.slice(-32, -22));
+    expect(last).not.toContain(key.slice(-10));
+    // A key body (its head lost) cut by the read limit, behind keys whose redaction shortens the
+    // text enough to bring it under the 1024 kept: what was read of it is dropped, not shown.
+    const body = key.slice(-32);
+    const full = `${key} `.repeat(38);
+    const cutInBody = `${full}${" ".repeat(1792 - 20 - full.length - "prod_".length)}prod_${body} tail`;
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: cutInBody });
+    expect(w.events.at(-1)?.userAgent).not.toContain(body.slice(0, 12));
+    expect(w.events.at(-1)?.userAgent).toMatch(/\] +…$/);
+    // A long query string is dropped, not cut: the path is whole, with no "…".
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/x?q=${"z".repeat(5000)}` });
+    expect(w.events.at(-1)?.path).toBe("/v1/x");
+  });
+
   it("text without a key is passed through unchanged", async () => {
     const w = await makeWorld();
     await w.auth.authenticate({ authorization: undefined, method: "DELETE", path: "/v1/flz_docs/a_b", userAgent: "curl/8.5.0" });

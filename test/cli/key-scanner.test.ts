@@ -1,6 +1,6 @@
 // The streaming finder behind `scan`, in process: every chunk boundary, split keys, look-alikes.
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/index.js";
+import { defineKeyFormat, generateApiKey } from "../../src/index.js";
 import { createSeededRandom } from "../../src/testing/index.js";
 import { createKeyScanner, type KeyFinding } from "../../src/cli/scan/key-scanner.js";
 
@@ -36,8 +36,8 @@ describe("createKeyScanner", () => {
     const expected = [a, b, c, plain].map((k) => ({ line: 1, endLine: 1, hint: k.hint, environment: k.environment }));
     expect(scan(text)).toEqual(expected);
     for (const size of [1, 2, 3, 5]) expect(scan(text, size, 1)).toEqual(expected);
-    // A letter that is not an escape still glues: "xn" + key, or "\\x" + key.
-    expect(scan(`xn${a.key} \\x${b.key}`)).toEqual([]);
+    // Glued to letters that are no escape, the keys are still found: their checksums confirm them.
+    expect(scan(`xn${a.key} \\x${b.key}`).map((f) => f.hint)).toEqual([a.hint, b.hint]);
   });
 
   it("finds a key cut at every possible chunk boundary, exactly once, with the right line", () => {
@@ -57,17 +57,43 @@ describe("createKeyScanner", () => {
     }
   });
 
-  it("ignores look-alikes: a bad checksum, a wrong case, a key glued to more letters or digits", () => {
+  it("ignores look-alikes: a bad checksum, a wrong case, a wrong-case head", () => {
     const text = [
       badChecksum(a.key),
       a.key.slice(0, 15) + a.key.slice(15).toLowerCase(),
-      `x${a.key}`, // an alphanumeric right before: part of a longer token
-      `${a.key}9`, // and right after
+      `x${badChecksum(a.key)}9`,
       `FLZ_SK_PROD_${a.key.slice(12)}`,
       "flz_sk_prod_0123456789abcdefghijklmnopqrstuv",
     ].join("\n");
     expect(scan(text)).toEqual([]);
     expect(scan(text, 1, 1)).toEqual([]);
+  });
+
+  it("finds a key glued to letters or digits, as escapes leave it (%22, \\u0022, \\x22) or a longer token holds it", () => {
+    const text = [
+      `url=https://x.test/?k=%22${a.key}%22`,
+      `{"k": "\\u0022${b.key}\\u0022"}`,
+      `s = '\\x22${c.key}'`,
+      `x${plain.key}9`,
+    ].join("\n");
+    const expected = [
+      [1, a.hint],
+      [2, b.hint],
+      [3, c.hint],
+      [4, plain.hint],
+    ];
+    expect(scan(text).map((f) => [f.line, f.hint])).toEqual(expected);
+    expect(scan(text, 1, 1).map((f) => [f.line, f.hint])).toEqual(expected);
+  });
+
+  it("for a format without checksum, only a key not glued to letters or digits counts (nothing else can confirm it)", () => {
+    const format = defineKeyFormat({ checksum: false });
+    const key = generateApiKey({ format, environment: "dev", random }).key;
+    const found: KeyFinding[] = [];
+    const scanner = createKeyScanner({ format, onFinding: (f) => found.push(f) });
+    scanner.push(Buffer.from(`x${key}\n${key}9\n"${key}"\n`));
+    scanner.end();
+    expect(found.map((f) => f.line)).toEqual([3]);
   });
 
   it("a key beside underscores, quotes, '=' or non-ASCII text is still found (they are boundaries)", () => {

@@ -31,8 +31,9 @@ function breakable(text: string): string {
 
 /**
  * Build the candidate regex of `<prefix>_<type>_[<env>_]<32 alphanumerics>`, where a line break
- * (with indentation) may fall between any two characters. Candidates still need the boundary
- * check (no alphanumeric right before or after) and `parseApiKey` (the checksum).
+ * (with indentation) may fall between any two characters. Candidates still need `parseApiKey`
+ * (the checksum), and for a format without checksum the boundary check (no alphanumeric right
+ * before or after).
  *
  * @example
  * ```ts

@@ -58,8 +58,9 @@ function countNewlines(text: string, from: number, to: number): number {
 }
 
 /**
- * A streaming key finder: candidates from the ASCII regex, bounded by non-alphanumerics, each
- * confirmed by `parseApiKey` (so look-alikes with a bad checksum are dropped).
+ * A streaming key finder: candidates from the ASCII regex, each confirmed by `parseApiKey` (so
+ * look-alikes with a bad checksum are dropped); for a format without checksum, only candidates
+ * bounded by non-alphanumerics.
  *
  * @example
  * ```ts
@@ -99,7 +100,10 @@ export function createKeyScanner(options: KeyScannerOptions): KeyScanner {
       const prev = start === 0 ? before : text.charCodeAt(start - 1);
       const prevPrev = start === 0 ? beforePrev : start === 1 ? before : text.charCodeAt(start - 2);
       const next = end < text.length ? text.charCodeAt(end) : -1;
-      const glued = (isAlnum(prev) && !isEscapeBoundary(prev, prevPrev)) || isAlnum(next);
+      // With a checksum, a candidate that passes it is a key whatever is glued to it (`%22flz_sk_…`,
+      // `\u0022flz_sk_…`, a key pasted into a longer token): only a format without one needs
+      // the boundaries to tell a key from part of a longer run.
+      const glued = !format.checksum && ((isAlnum(prev) && !isEscapeBoundary(prev, prevPrev)) || isAlnum(next));
       const parsed = glued ? undefined : parseApiKey(joinBrokenKey(m[0]), { format });
       if (parsed === undefined || !parsed.ok) {
         regex.lastIndex = start + 1;

@@ -29,6 +29,7 @@ import {
   type Presence,
   type UnconfirmedRevocationHandler,
 } from "../acknowledgements.js";
+import { inspectAsSettings } from "../settings-only.js";
 import { applyMigrations, SCHEMA_VERSION, type SchemaNames } from "./migrations.js";
 import { COLUMNS, toRecord, type Row } from "./record-row.js";
 import { quoteChannel, RevocationChannel } from "./revocation-channel.js";
@@ -108,6 +109,8 @@ export class PostgresKeyStore implements KeyStore {
   readonly channel: string;
   private readonly kind: ClientKind;
   private readonly names: SchemaNames;
+  /** `schema.table`, as written in the options (for toJSON). */
+  private readonly qualifiedTable: string;
   private readonly revocations: RevocationChannel;
   private readonly ackChannel: string;
   /**
@@ -116,6 +119,21 @@ export class PostgresKeyStore implements KeyStore {
    */
   readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
+
+  /**
+   * The store's settings, without the client: what `JSON.stringify(store)` writes, and what
+   * `console.log(store)` shows. The client's options hold the database address and password, so
+   * a store that is logged never prints them.
+   *
+   * @example
+   * ```ts
+   * console.log(store); // PostgresKeyStore { table: 'public.api_keys', channel: 'api_keys_revoked', … }
+   * JSON.stringify({ store }); // '{"store":{"table":"public.api_keys",…}}'
+   * ```
+   */
+  toJSON(): { table: string; channel: string; confirmTimeoutMs: number | false } {
+    return { table: this.qualifiedTable, channel: this.channel, confirmTimeoutMs: this.confirmTimeoutMs };
+  }
 
   constructor(options: PostgresKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
@@ -128,6 +146,7 @@ export class PostgresKeyStore implements KeyStore {
     // Strings only: RegExp.test would turn ["api_keys"] into a name, and throw a raw TypeError on a Symbol.
     if (typeof table !== "string" || !IDENTIFIER.test(table)) invalidOption("table", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
     if (typeof schema !== "string" || !IDENTIFIER.test(schema)) invalidOption("schema", "lower-case letters, digits and _, starting with a letter or _, at most 40 characters");
+    this.qualifiedTable = `${schema}.${table}`;
     const channel = o.channel ?? `${table}_revoked`;
     // pg_notify() refuses channel names of 64 bytes or more, and "_ack" is added for acknowledgements.
     if (typeof channel !== "string" || !/^[\x21-\x7e]{1,59}$/.test(channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
@@ -359,3 +378,6 @@ export class PostgresKeyStore implements KeyStore {
     return this.revocations.subscribe(listener, onStatus);
   }
 }
+
+// console.log(store) shows toJSON(), never the client and its connection options.
+inspectAsSettings(PostgresKeyStore.prototype, "PostgresKeyStore");

@@ -31,6 +31,7 @@ import {
   type Presence,
   type UnconfirmedRevocationHandler,
 } from "../acknowledgements.js";
+import { inspectAsSettings } from "../settings-only.js";
 import { toRecord, type StoredFields } from "./record-hash.js";
 import { RevocationSubscriber } from "./revocation-subscriber.js";
 import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, RECORD_USAGE, REVOKE } from "./scripts.js";
@@ -98,6 +99,20 @@ export class RedisKeyStore implements KeyStore {
    */
   readonly confirmTimeoutMs: number | false;
   private readonly onUnconfirmed: UnconfirmedRevocationHandler;
+
+  /**
+   * The store's settings, without the client: what `JSON.stringify(store)` writes, and what
+   * `console.log(store)` shows. The client's options hold the server's address and password, so
+   * a store that is logged never prints them.
+   *
+   * @example
+   * ```ts
+   * console.log(store); // RedisKeyStore { prefix: 'apikeys:', channel: 'apikeys:revoked', confirmTimeoutMs: 2000 }
+   * ```
+   */
+  toJSON(): { prefix: string; channel: string; confirmTimeoutMs: number | false } {
+    return { prefix: this.prefix, channel: this.channel, confirmTimeoutMs: this.confirmTimeoutMs };
+  }
 
   constructor(options: RedisKeyStoreOptions) {
     if (options === null || typeof options !== "object") invalidOption("options", "expected { client }");
@@ -334,3 +349,6 @@ export class RedisKeyStore implements KeyStore {
     return this.subscriber.subscribe(listener, onStatus);
   }
 }
+
+// console.log(store) shows toJSON(), never the client and its connection options.
+inspectAsSettings(RedisKeyStore.prototype, "RedisKeyStore");
