@@ -38,6 +38,8 @@ export const syncLookup: unique symbol = Symbol.for("@fluenzr/api-keys/syncLooku
 export class MemoryKeyStore implements KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
   private readonly byHash = new HashIndex();
+  /** Ids of the keys made by rotating each key (by the rotated key's id): one look per rotation, not a scan. */
+  private readonly successors = new Map<string, string[]>();
   private readonly listeners = new Set<(revocation: ApiKeyRevocation) => void>();
 
   /** Number of stored records. */
@@ -55,12 +57,20 @@ export class MemoryKeyStore implements KeyStore {
     if (this.byId.has(record.id)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this id is already stored");
     if (this.byHash.has(record.hash)) throw new ApiKeyError("DUPLICATE_KEY", "A key with this hash is already stored");
     // A key is replaced once: two managers on this store rotating it at once get one successor.
-    if (record.rotatedFromId !== null) {
-      for (const r of this.byId.values()) if (liveSuccessor(r, record)) throw successorConflict();
+    const siblings = record.rotatedFromId === null ? undefined : this.successors.get(record.rotatedFromId);
+    if (siblings !== undefined) {
+      for (const id of siblings) {
+        const r = this.byId.get(id);
+        if (r !== undefined && liveSuccessor(r, record)) throw successorConflict();
+      }
     }
     const copy = copyRecord(record);
     this.byId.set(copy.id, copy);
     this.byHash.set(copy);
+    if (copy.rotatedFromId !== null) {
+      if (siblings === undefined) this.successors.set(copy.rotatedFromId, [copy.id]);
+      else siblings.push(copy.id);
+    }
   }
 
   async getByHash(hash: string): Promise<ApiKeyRecord | null> {
