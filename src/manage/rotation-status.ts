@@ -29,7 +29,8 @@ export interface RotationStatus {
   /**
    * When the old key stops (stopped) working; an administrator's revoke (or its expiry) may have
    * made it earlier. For a key that was revoked or expired before it was rotated (no grace), the
-   * time it stopped.
+   * time it stopped. `null` for the moment, inside a rotation, between storing the new key and
+   * scheduling the old one's end (then `inGrace` is true).
    */
   readonly graceEndsAt: Date | null;
   /** True while the old key still works. */
@@ -70,8 +71,10 @@ export async function rotationStatus(ctx: ManagerContext, given: RotationStatusI
     next: ctx.toItem(successor),
     rotatedAt: successor.createdAt,
     graceEndsAt: stopped ?? old.revokedAt,
-    // Not stopped yet, with a revocation on the way: the grace.
-    inGrace: stopped === null && old.revokedAt !== null,
+    // Not stopped yet, with a revocation on the way: the grace. Also the moment in a rotation
+    // between storing the new key and scheduling the old one's end (a live successor, the old
+    // key not revoked yet): the old key works and is on its way out.
+    inGrace: stopped === null && (old.revokedAt !== null || isLiveKey(successor)),
     previousLastUsedAt,
     previousUsedSinceRotation: previousLastUsedAt !== null && previousLastUsedAt.getTime() >= successor.createdAt.getTime(),
     nextLastUsedAt: ctx.lastUsed(successor),

@@ -49,6 +49,34 @@ describe("rotationStatus: 'verify everything works, then revoke' is checkable (s
     expect(s.previous.status).toBe("revoked");
   });
 
+  it("mid-rotation (new key stored, the old key's end not scheduled yet) the old key counts as in grace", async () => {
+    const clock = createFakeClock(Date.UTC(2025, 2, 1));
+    let during: Promise<unknown> | undefined;
+    let manager: ReturnType<typeof createKeyManager> | undefined;
+    let oldId = "";
+    class Observed extends MemoryKeyStore {
+      override async revoke(id: string, options?: Parameters<MemoryKeyStore["revoke"]>[1]) {
+        // The rotation's own schedule of the old key's end: look at the status just before it.
+        if (options?.reason === "rotated" && id === oldId) during = manager?.rotationStatus({ accountId: "acc_1", id });
+        if (during !== undefined) await during;
+        return super.revoke(id, options);
+      }
+    }
+    const store = new Observed();
+    manager = createKeyManager({ store, clock });
+    const admin = { id: "usr_admin", admin: true };
+    const old = await manager.create({ accountId: "acc_1", actor: admin, name: "P" });
+    oldId = old.record.id;
+    const rotated = await manager.rotate({ accountId: "acc_1", actor: admin, id: old.record.id, gracePeriodMs: HOUR });
+    const mid = (await during) as Awaited<ReturnType<typeof manager.rotationStatus>>;
+    expect(mid.next.id).toBe(rotated.record.id);
+    expect(mid.previous.status).toBe("active");
+    expect(mid.graceEndsAt).toBeNull();
+    expect(mid.inGrace).toBe(true);
+    const after = await manager.rotationStatus({ accountId: "acc_1", id: old.record.id });
+    expect([after.inGrace, after.graceEndsAt?.getTime()]).toEqual([true, clock.now() + HOUR]);
+  });
+
   it("reports the new key's use", async () => {
     const w = setup();
     const old = await w.manager.create({ accountId: "acc_1", actor: w.admin, name: "P" });
