@@ -54,13 +54,19 @@ export class DigestMap<V> {
   get(digest: string): V | undefined {
     if (digest.length !== DIGEST_CHARACTERS) return this.odd.get(digest);
     if (this.fallback !== null) return this.fallback.get(digest);
+    const i = this.slotHolding(digest);
+    return i < 0 ? undefined : this.values[i];
+  }
+
+  /** The slot that holds `digest` (a 32-character key, while slots are used), or -1. */
+  private slotHolding(digest: string): number {
     const keys = this.keys;
     const mask = this.mask;
     let i = slotOf(digest, mask);
     for (;;) {
       const k = keys[i];
-      if (k === undefined) return undefined;
-      if (k === digest) return this.values[i];
+      if (k === undefined) return -1;
+      if (k === digest) return i;
       i = (i + 1) & mask;
     }
   }
@@ -81,16 +87,11 @@ export class DigestMap<V> {
   delete(digest: string): boolean {
     if (digest.length !== DIGEST_CHARACTERS) return this.odd.delete(digest);
     if (this.fallback !== null) return this.fallback.delete(digest);
+    let hole = this.slotHolding(digest);
+    if (hole < 0) return false;
     const keys = this.keys;
     const values = this.values;
     const mask = this.mask;
-    let hole = slotOf(digest, mask);
-    for (;;) {
-      const k = keys[hole];
-      if (k === undefined) return false;
-      if (k === digest) break;
-      hole = (hole + 1) & mask;
-    }
     // Backward shift: later entries of the run whose own slot is not between the hole and where
     // they stand move into the hole, so every entry stays reachable from its slot (and never
     // further from it than before) without leaving markers behind.

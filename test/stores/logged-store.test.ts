@@ -10,17 +10,22 @@ import { RedisKeyStore } from "../../src/stores/redis/index.js";
 
 const PASSWORD = "s3cret-Pa55word";
 
+/** However deep it is inspected, the store shows its name and a setting, never the host or password. */
+function expectSettingsOnly(store: object, name: string, host: string, setting: string): void {
+  for (const depth of [0, 2, 5, Infinity]) {
+    const shown = inspect(store, { depth, showHidden: true });
+    expect(shown).not.toContain(PASSWORD);
+    expect(shown).not.toContain(host);
+    expect(shown).toContain(name);
+    expect(shown).toContain(setting);
+  }
+}
+
 describe("a logged store shows its settings, not its client", () => {
   it("PostgresKeyStore over a pg Pool whose connection string holds a password", async () => {
     const client = new pg.Pool({ connectionString: `postgres://app:${PASSWORD}@db.internal:5432/prod` });
     const store = new PostgresKeyStore({ client, schema: "auth", table: "keys" });
-    for (const depth of [0, 2, 5, Infinity]) {
-      const shown = inspect(store, { depth, showHidden: true });
-      expect(shown).not.toContain(PASSWORD);
-      expect(shown).not.toContain("db.internal");
-      expect(shown).toContain("PostgresKeyStore");
-      expect(shown).toContain("auth.keys");
-    }
+    expectSettingsOnly(store, "PostgresKeyStore", "db.internal", "auth.keys");
     expect(JSON.parse(JSON.stringify({ store }))).toEqual({ store: { table: "auth.keys", channel: "keys_revoked", confirmTimeoutMs: 2000 } });
     expect(store.client).toBe(client); // still there for the caller's own use
     await client.end();
@@ -29,13 +34,7 @@ describe("a logged store shows its settings, not its client", () => {
   it("RedisKeyStore over an ioredis client created with a password", () => {
     const client = new Redis({ host: "cache.internal", password: PASSWORD, lazyConnect: true });
     const store = new RedisKeyStore({ client, prefix: "svc:", confirmTimeoutMs: false });
-    for (const depth of [0, 2, 5, Infinity]) {
-      const shown = inspect(store, { depth, showHidden: true });
-      expect(shown).not.toContain(PASSWORD);
-      expect(shown).not.toContain("cache.internal");
-      expect(shown).toContain("RedisKeyStore");
-      expect(shown).toContain("svc:");
-    }
+    expectSettingsOnly(store, "RedisKeyStore", "cache.internal", "svc:");
     expect(JSON.parse(JSON.stringify(store))).toEqual({ prefix: "svc:", channel: "svc:revoked", confirmTimeoutMs: false });
     client.disconnect();
   });
