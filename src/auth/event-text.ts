@@ -38,20 +38,20 @@ function isAlnum(c: number): boolean {
  * went (`%2566lz%255Fsk…` escaped twice, say). Text without either is returned as it is. @internal
  */
 export function redactKeys(text: string, format: KeyFormat): string {
-  const scanned = scannedPart(text, KEY_CHAR, MAX_KEY_LENGTH);
+  const scanned = scannedPart(text, KEY_CHAR);
   return keptPart(redactBodies(redactHeads(scanned, format.head), format), scanned.length < text.length);
 }
 
 /**
- * The first {@link MAX_SCANNED} characters of `text`. A key cut in two there could not be
- * recognized, so the last `span` characters before the cut go too where they are all `keyChar`
- * characters (a key is a run of them, at most `span` long: whatever part of one reaches the cut
- * started within them). What is dropped lies past what is kept anyway.
+ * The first {@link MAX_SCANNED} characters of `text`, less the whole run of `keyChar` characters
+ * that reaches that cut: a key cut in two there could not be recognized, nor a key body inside a
+ * longer run cut anywhere else, so no cut is ever made inside a run. What is dropped lies past
+ * the cut or in a run that reaches it (a 2 KB run of letters is dropped whole).
  */
-function scannedPart(text: string, keyChar: RegExp, span: number): string {
+function scannedPart(text: string, keyChar: RegExp): string {
   if (text.length <= MAX_SCANNED) return text;
   let end = MAX_SCANNED;
-  while (end > MAX_SCANNED - span && keyChar.test(text.charAt(end - 1))) end--;
+  while (end > 0 && keyChar.test(text.charAt(end - 1))) end--;
   return text.slice(0, end);
 }
 
@@ -89,7 +89,8 @@ function redactBodies(text: string, format: KeyFormat): string {
     while (i < text.length && isAlnum(text.charCodeAt(i))) i++;
     // A run of 32 or more: the key's body at its start (text glued after it) or at its end
     // (what is left of an escaped head before it). Two checks per run, at most.
-    if (i - start >= BODY_LENGTH && (isKeyBodyAt(text, i - BODY_LENGTH, format) || isKeyBodyAt(text, start, format))) {
+    const length = i - start;
+    if (length >= BODY_LENGTH && (isKeyBodyAt(text, i - BODY_LENGTH, format) || (length > BODY_LENGTH && isKeyBodyAt(text, start, format)))) {
       out += text.slice(from, start) + REDACTED_KEY;
       from = i;
     }
@@ -104,9 +105,8 @@ function redactBodies(text: string, format: KeyFormat): string {
  * every framework reports the same path. @internal
  */
 export function eventPath(target: string, format: KeyFormat): string {
-  // Cut before any work; a percent-escape counts as key characters here, since it may be one
-  // (a key written all in escapes is three times as long).
-  const scanned = scannedPart(target, KEY_OR_ESCAPE_CHAR, 3 * MAX_KEY_LENGTH);
+  // Cut before any work; a percent-escape counts as key characters here, since it may be one.
+  const scanned = scannedPart(target, KEY_OR_ESCAPE_CHAR);
   const path = scanned.charCodeAt(0) !== 47 /* "/" */ ? pathOfAbsolute(scanned) : scanned;
   let end = path.length;
   const query = path.indexOf("?");

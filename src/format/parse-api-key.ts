@@ -182,7 +182,8 @@ export function isKeyBodyAt(text: string, at: number, format: KeyFormat): boolea
     const c = text.charCodeAt(i);
     bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
   }
-  if (bad !== 0) return false;
+  // Six digits can spell more than any CRC-32: such a run is no key, whatever comes before.
+  if (bad !== 0 || digits > 0xffffffff) return false;
   const table = crcTable();
   for (const state of format.crcStateList) {
     let crc = state;

@@ -25,12 +25,16 @@ const MAX_PROBE = 48;
 /** Largest table; past it (half a billion entries, out of reach in practice) a `Map` is used. */
 const MAX_SLOTS = 2 ** 30;
 
-/** The slot a digest starts at: its first and last four characters, mixed, within `mask`. */
-function slotOf(digest: string, mask: number): number {
+/**
+ * The slot a digest starts at: its first and last four characters, mixed by a multiplication
+ * whose top bits (which every input bit reaches) are the slot (Fibonacci hashing; `mask` is the
+ * table size less one, a power of two). A fixture that differs from the next only in its last
+ * characters still gets its own slot. @internal
+ */
+export function slotOf(digest: string, mask: number): number {
   const head = digest.charCodeAt(0) | (digest.charCodeAt(1) << 8) | (digest.charCodeAt(2) << 16) | (digest.charCodeAt(3) << 24);
   const tail = digest.charCodeAt(28) | (digest.charCodeAt(29) << 8) | (digest.charCodeAt(30) << 16) | (digest.charCodeAt(31) << 24);
-  // A fixture that differs from the next only in its last characters still gets its own slot.
-  return (head ^ Math.imul(tail, 0x9e3779b1)) & mask;
+  return (Math.imul(head ^ tail, 0x9e3779b1) >>> Math.clz32(mask)) & mask;
 }
 
 /**

@@ -157,9 +157,13 @@ describe("events carry no key the client put in its path, query or user agent (D
   it("client text is cut to 1024 characters (ending in …), and a key at the cut is never left in part", async () => {
     const w = await makeWorld();
     const key = w.keys.prod;
-    // A 16 KB User-Agent: kept to its first 1024 characters.
-    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: "a".repeat(16_000) });
-    expect(w.events[0]?.userAgent).toBe(`${"a".repeat(1024)}…`);
+    // A 16 KB User-Agent: kept to its first 1024 characters; one 16 KB run of letters (where a
+    // key could hide anywhere) is dropped whole rather than cut.
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: "ab ".repeat(6_000) });
+    expect(w.events[0]?.userAgent).toBe(`${"ab ".repeat(400).slice(0, 1024)}…`);
+    await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: `x ${"a".repeat(16_000)}` });
+    expect(w.events.at(-1)?.userAgent).toBe("x …");
+    w.events.splice(1, 1);
     // A key straddling the 1024th character is redacted whole before the cut.
     await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: `${"b".repeat(1000)} ${key} tail` });
     expect(w.events[1]?.userAgent).toBe(`${"b".repeat(1000)} [redacted API key] tail`);
@@ -185,6 +189,15 @@ describe("events carry no key the client put in its path, query or user agent (D
     await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: cutInBody });
     expect(w.events.at(-1)?.userAgent).not.toContain(body.slice(0, 12));
     expect(w.events.at(-1)?.userAgent).toMatch(/\] +…$/);
+    // A key body (head rewritten) inside a long run of key characters that reaches the read
+    // limit, at every place around the kept 1024 and the read 1792: never shown in part.
+    for (let at = 900; at <= 1830; at += 7) {
+      const path = `/${"-".repeat(at)}FLZ-SK-PROD-${body}_${"a".repeat(800)}`;
+      const ua = `flz_sk_${"a".repeat(600)}${" ".repeat(Math.max(0, at - 600))}FLZ-SK-PROD-${body}_${"b".repeat(400)}`;
+      await w.auth.authenticate({ authorization: undefined, method: "GET", path, userAgent: ua, ip: ua });
+      const e = JSON.stringify(w.events.at(-1));
+      for (let from = 0; from + 8 <= 32; from += 4) expect(e, `at ${at}`).not.toContain(body.slice(from, from + 8));
+    }
     // A long query string is dropped, not cut: the path is whole, with no "…".
     await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/x?q=${"z".repeat(5000)}` });
     expect(w.events.at(-1)?.path).toBe("/v1/x");

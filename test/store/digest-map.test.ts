@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DigestMap } from "../../src/lib/digest-map.js";
+import { DigestMap, slotOf } from "../../src/lib/digest-map.js";
 
 const digest = (text: string): string => createHash("sha256").update(text).digest().toString("latin1");
 /** Fixtures as a caller might write them: only a middle character differs (same first and last 4). */
@@ -52,9 +52,15 @@ describe("DigestMap", () => {
   });
 
   it("finds every remaining digest after deletes in crowded runs (small table, wrap-around)", () => {
-    // 32-character keys whose first character picks the slot in a 16-slot table (the rest of
-    // the first and last four are zero): runs that collide and wrap past the table's end.
-    const slotted = (slot: number, id: number): string => `${String.fromCharCode(slot)}\u0000\u0000\u0000${String(id).padStart(24, "x")}\u0000\u0000\u0000\u0000`;
+    // Real digests picked for where they start in a 16-slot table: runs that collide and wrap
+    // past the table's end (slots 14, 15, 0, 1).
+    const startingAt = (slot: number, skip: number): string => {
+      for (let n = 0, found = 0; ; n++) {
+        const d = digest(`wrap ${n}`);
+        if (slotOf(d, 15) === slot && found++ === skip) return d;
+      }
+    };
+    const slotted = (slot: number, id: number): string => startingAt(slot, id);
     const map = new DigestMap<number>();
     const model = new Map<string, number>();
     const all = [slotted(14, 1), slotted(15, 2), slotted(15, 3), slotted(14, 4), slotted(0, 5), slotted(1, 6), slotted(15, 7)];
@@ -98,5 +104,15 @@ describe("DigestMap", () => {
     for (let n = 0; n < 200; n++) expect(map.get(madeUp(n))).toBe(1000 + n);
     expect(map.get(madeUp(500))).toBeUndefined();
     expect(map.size).toBe(240);
+  });
+});
+
+describe("DigestMap slots", () => {
+  it("fixtures that differ only in their last characters (sha256:000…001, …002) keep their own slots", () => {
+    const map = new DigestMap<number>();
+    const fixture = (n: number): string => Buffer.from(n.toString(16).padStart(64, "0"), "hex").toString("latin1");
+    for (let n = 1; n <= 5000; n++) map.set(fixture(n), n);
+    expect(usesSlots(map)).toBe(true);
+    for (let n = 1; n <= 5000; n++) expect(map.get(fixture(n))).toBe(n);
   });
 });
