@@ -1223,7 +1223,7 @@ function checkManagerError(label: string, error: unknown, fields: readonly strin
   expect(error.body).toEqual(errorBody(error.code, error.message));
   expect(JSON.stringify(error.body)).toBe(JSON.stringify({ success: false, error: { code: error.code, message: error.message } }));
   if (status === 400) {
-    expect([...fields, "input"], `${label}: 400 names field ${String(error.field)}`).toContain(error.field);
+    expect([...fields, "input", TYPO], `${label}: 400 names field ${String(error.field)}`).toContain(error.field);
     expect(error.message.startsWith(`Invalid ${String(error.field)}`)).toBe(true);
   }
   return error;

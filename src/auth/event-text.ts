@@ -116,7 +116,10 @@ export function eventPath(target: string, format: KeyFormat): string {
   const bare = end === path.length ? path : path.slice(0, end);
   // `/v1/%66lz_sk_…` is the same path as `/v1/flz_sk_…` (RFC 3986 §6.2.2.2): escapes of
   // unreserved characters are read as those characters, so an escaped key is redacted too.
-  const decoded = bare.includes("%") ? decodeUnreserved(bare) : bare;
+  let decoded = bare.includes("%") ? decodeUnreserved(bare) : bare;
+  // Escaped twice (`%2566lz…`, `%25` being "%" itself): a server or proxy that decodes twice
+  // sees the key, so the event is written with those escapes read too (at most two more levels).
+  for (let round = 0; round < 2 && decoded.includes("%25"); round++) decoded = decodeUnreserved(decoded.replaceAll("%25", "%"));
   // Cut only if the path itself ran into the cut (a long query string is dropped anyway).
   const cut = scanned.length < target.length && end === path.length;
   return keptPart(redactBodies(redactHeads(decoded, format.head), format), cut);

@@ -36,7 +36,7 @@ import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rota
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
 import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore } from "./store-failure.js";
-import { readInput } from "./parse-input.js";
+import { readInput, refuseUnknownFields } from "./parse-input.js";
 
 /** Who is acting: the caller has checked that this user belongs to the account. */
 export interface KeyManagerActor {
@@ -303,11 +303,14 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
       if (admin !== true || typeof id !== "string" || !storableId(id, 1000)) {
         throw new ApiKeyError("FORBIDDEN", "Administrator rights required", { status: 403 });
       }
+      // Stored as the record's `createdBy`: like a name, it must not carry a key in plaintext.
+      if (id.includes(format.head)) throw validationError("actor.id", `must not contain an API key (text starting with ${format.head})`);
       return id;
     },
     requireAccountId(accountId) {
       if (typeof accountId !== "string" || !storableId(accountId, 200))
         throw validationError("accountId", "a non-empty string of at most 200 characters is required");
+      if (accountId.includes(format.head)) throw validationError("accountId", `must not contain an API key (text starting with ${format.head})`);
       return accountId;
     },
     async requireApiPlan(accountId) {
@@ -497,6 +500,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const createdBy = ctx.requireAdmin(input.actor);
       const accountId = ctx.requireAccountId(input.accountId);
       await ctx.requireApiPlan(accountId);
+      refuseUnknownFields(given, CREATE_FIELDS, ctx.format.head);
       const fields = parseCreateInput(ctx, input);
       const { key, record } = ctx.newRecord({
         accountId,
@@ -509,6 +513,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     }),
     list: answering(async (input: { accountId: string }) => {
       const accountId = ctx.requireAccountId(readInput(input, ["accountId"])["accountId"]);
+      refuseUnknownFields(input, ["accountId"], ctx.format.head);
       const records = await ctx.store.listByAccount(accountId);
       return records.map((r) => ctx.toItem(r));
     }),
@@ -517,6 +522,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const input = readInput(given, ["accountId", "actor", "id"]);
       ctx.requireAdmin(input["actor"]);
       const accountId = ctx.requireAccountId(input["accountId"]);
+      refuseUnknownFields(given, ["accountId", "actor", "id"], ctx.format.head);
       const record = await ctx.findOwned(accountId, input["id"]);
       const revoked = await ctx.store.revoke(record.id, { at: new Date(ctx.clock.now()), reason: "revoked" });
       if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });

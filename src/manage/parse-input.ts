@@ -34,6 +34,31 @@ export function readInput(input: unknown, fields: readonly string[]): Record<str
   return out;
 }
 
+/** A field name the error may repeat: short and plain (a client-written name could hold a key). */
+const NAMEABLE_FIELD = /^[A-Za-z][A-Za-z0-9_]{0,29}$/;
+
+/**
+ * Refuse a field the method does not know (400 `VALIDATION_ERROR`): a misspelt
+ * `permission: "read-only"` or `gracePeriod` would otherwise be dropped, and the key made with
+ * the default (all permissions, no grace) instead. The field is named when its name is short and
+ * plain and holds no key head; otherwise the error names `input`. Called after the administrator
+ * check, like every other field check. @internal
+ */
+export function refuseUnknownFields(input: unknown, fields: readonly string[], head: string): void {
+  if (typeof input !== "object" || input === null) return;
+  let names: string[];
+  try {
+    names = Object.keys(input);
+  } catch {
+    throw fieldError("input", "could not be read");
+  }
+  for (const name of names) {
+    if (fields.includes(name)) continue;
+    const shown = NAMEABLE_FIELD.test(name) && !name.includes(head) ? name : null;
+    throw fieldError(shown ?? "input", `${shown === null ? "a field is not one of" : "unknown field, expected one of"} ${fields.join(", ")}`);
+  }
+}
+
 /** Parse `input` with `schema`, or throw naming the first refused field. @internal */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   let field: string;

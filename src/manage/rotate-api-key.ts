@@ -16,7 +16,7 @@ import { revokedAtTime } from "../auth/revoked.js";
 import { ApiKeyError, isApiKeyError } from "../errors.js";
 import { isLiveKey, MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
-import { dateSchema, fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
+import { dateSchema, fieldError, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 
 /**
  * Longest grace period `rotate` accepts: 30 days. Longer overlaps defeat the point of rotating.
@@ -148,6 +148,7 @@ export async function rotateApiKey(ctx: ManagerContext, given: RotateApiKeyInput
   const createdBy = ctx.requireAdmin(input.actor);
   const accountId = ctx.requireAccountId(input.accountId);
   await ctx.requireApiPlan(accountId);
+  refuseUnknownFields(given, ["accountId", "actor", "id", "gracePeriodMs", "expiresAt"], ctx.format.head);
   const fields = parseInput(rotateSchema, input);
 
   let busy = inFlight.get(ctx);

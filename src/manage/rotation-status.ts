@@ -8,7 +8,7 @@ import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import { isLiveKey } from "../store/key-store.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
-import { fieldError, keyIdSchema, parseInput, readInput } from "./parse-input.js";
+import { fieldError, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 import { stoppedAt } from "./rotate-api-key.js";
 
 /** Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out. */
@@ -54,6 +54,7 @@ export async function rotationStatus(ctx: ManagerContext, given: RotationStatusI
   if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
   const input = readInput(given, ["accountId", "id"]) as unknown as RotationStatusInput;
   const accountId = ctx.requireAccountId(input.accountId);
+  refuseUnknownFields(given, ["accountId", "id"], ctx.format.head);
   const { id } = parseInput(statusSchema, input);
   const old = await ctx.findOwned(accountId, id);
   const successors = (await ctx.store.listByAccount(accountId)).filter((r) => r.rotatedFromId === old.id);

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
-import { dateSchema, fieldError, parseInput, readInput } from "./parse-input.js";
+import { dateSchema, fieldError, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 
 /** Input of {@link KeyManager.unused}. */
 export interface UnusedApiKeysInput {
@@ -26,6 +26,7 @@ export async function unusedApiKeys(ctx: ManagerContext, given: UnusedApiKeysInp
   if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
   const input = readInput(given, ["accountId", "since"]) as unknown as UnusedApiKeysInput;
   const accountId = ctx.requireAccountId(input.accountId);
+  refuseUnknownFields(given, ["accountId", "since"], ctx.format.head);
   const { since } = parseInput(unusedSchema, input);
   if (since !== undefined && since.getTime() > ctx.clock.now()) {
     throw fieldError("since", "must not be in the future");

@@ -140,10 +140,25 @@ describe("events carry no key the client put in its path, query or user agent (D
     await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: `bot (token=prod_${body})` });
     const text = JSON.stringify(w.events);
     expect(text).not.toContain(body.slice(0, 20));
-    expect(w.events[0]?.path).toBe("/v1/keys/%2566lz%255Fsk%255Fprod%[redacted API key]/usage");
+    expect(w.events[0]?.path).toBe("/v1/keys/[redacted API key]/usage");
     expect(w.events[1]?.path).toBe("/v1/keys/FLZ-SK-PROD-[redacted API key]");
     expect(w.events[2]?.path).toBe("/v1/keys/[redacted API key]/usage");
     expect(w.events[3]?.userAgent).toBe("bot (token=prod_[redacted API key])");
+  });
+
+  it("a key escaped twice (or three times) character by character in the path is redacted", async () => {
+    const w = await makeWorld();
+    const key = w.keys.prod;
+    const once = [...key].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    const twice = once.replaceAll("%", "%25");
+    const thrice = twice.replaceAll("%", "%25");
+    for (const escaped of [once, twice, thrice]) {
+      await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/${escaped}/x` });
+      expect(w.events.at(-1)?.path).toBe("/v1/[redacted API key]/x");
+    }
+    // Other escaped escapes are read up to two levels further too, and stay otherwise as written.
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: "/v1/100%2525/a%252Fb" });
+    expect(w.events.at(-1)?.path).toBe("/v1/100%/a%2Fb");
   });
 
   it("long runs of letters and digits that are no key stay as they are (ids, hashes)", async () => {

@@ -339,3 +339,47 @@ describe("createKeyManager options", () => {
     expect((await createApiKeyAuth({ store, pepper }).authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
   });
 });
+
+describe("manager input: unknown fields and keys in stored ids", () => {
+  it("a misspelt field is refused (400 naming it), not dropped for a default: create, rotate, revoke, list, unused, rotationStatus", async () => {
+    const { manager } = setup();
+    const typo = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "Dev", permission: "read-only" } as never));
+    expect([typo.status, typo.code, typo.field]).toEqual([400, "VALIDATION_ERROR", "permission"]);
+    expect(typo.message).toBe("Invalid permission: unknown field, expected one of accountId, actor, name, environment, permissions, expiresAt, metadata");
+    expect(await manager.list({ accountId: "acc_1" })).toEqual([]); // nothing made
+    const { record } = await manager.create({ accountId: "acc_1", actor: admin, name: "Prod" });
+    const grace = await rejection(manager.rotate({ accountId: "acc_1", actor: admin, id: record.id, gracePeriod: 3_600_000 } as never));
+    expect(grace.field).toBe("gracePeriod");
+    expect((await manager.list({ accountId: "acc_1" })).map((k) => k.status)).toEqual(["active"]); // not rotated with grace 0
+    expect((await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: record.id, reason: "leak" } as never))).field).toBe("reason");
+    expect((await rejection(manager.list({ accountId: "acc_1", status: "active" } as never))).field).toBe("status");
+    expect((await rejection(manager.unused({ accountId: "acc_1", before: new Date() } as never))).field).toBe("before");
+    expect((await rejection(manager.rotationStatus({ accountId: "acc_1", keyId: record.id } as never))).field).toBe("keyId");
+    // Fields given as undefined are fields like any other (the DESIGN snippet passes expiresAt: undefined).
+    await manager.create({ accountId: "acc_1", actor: admin, name: "Prod 2", expiresAt: undefined, environment: undefined });
+  });
+
+  it("checks the administrator first (403 whatever the typo), and never repeats a field name that could hold a key", async () => {
+    const { manager } = setup();
+    const forbidden = await rejection(manager.create({ accountId: "acc_1", actor: member, name: "Dev", permission: "read-only" } as never));
+    expect(forbidden.status).toBe(403);
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "Prod" });
+    for (const name of [key, key.slice(-32), `x_${"a".repeat(40)}`]) {
+      const error = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "Dev", [name]: 1 } as never));
+      expect([error.status, error.field]).toEqual([400, "input"]);
+      expect(JSON.stringify([error.message, error.body])).not.toContain(key.slice(-32));
+    }
+  });
+
+  it("refuses a key in actor.id or accountId, which are stored in plaintext (createdBy, accountId)", async () => {
+    const { manager } = setup();
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "Prod" });
+    const actor = await rejection(manager.create({ accountId: "acc_1", actor: { id: `usr ${key}`, admin: true }, name: "Dev" }));
+    expect([actor.status, actor.field]).toEqual([400, "actor.id"]);
+    const account = await rejection(manager.create({ accountId: key, actor: admin, name: "Dev" }));
+    expect([account.status, account.field]).toEqual([400, "accountId"]);
+    for (const e of [actor, account]) expect(JSON.stringify([e.message, e.body])).not.toContain(key.slice(-32));
+    // A non-administrator still learns nothing else.
+    expect((await rejection(manager.create({ accountId: key, actor: member, name: "Dev" }))).status).toBe(403);
+  });
+});
