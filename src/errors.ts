@@ -17,7 +17,7 @@ export type ApiKeyErrorCode =
   | "TIMEOUT"
   | "SERVICE_UNAVAILABLE";
 
-/** The JSON body every failure answers with (DESIGN §5): `{"success":false,"error":{...}}`. */
+/** The JSON body every failure answers with: `{"success":false,"error":{...}}`. */
 export interface ApiKeyErrorBody {
   readonly success: false;
   readonly error: { readonly code: string; readonly message: string };

@@ -1,5 +1,5 @@
 /**
- * The KeyStore conformance suite: the rules of DESIGN §6 as tests, for any store.
+ * The KeyStore conformance suite: the rules of the KeyStore contract as tests, for any store.
  *
  * @module
  */
@@ -22,8 +22,9 @@ export interface KeyStoreConformanceOptions {
    * `revoke` refuses an `at` that is not a valid Date and `recordUsage` skips such times, `insert` refuses a malformed record (bad or out-of-range dates, wrong types, NUL characters,
    * unknown permissions, metadata that is not a JSON object) with `INVALID_INPUT` and stores
    * nothing, takes absent nullable fields as `null`, keeps dates from 1970 to 9999, and `revoke`
-   * refuses a `reason` that is not a non-empty string. Not part of the KeyStore contract of
-   * DESIGN §6, so a store of your own passes without it; turn it on if yours checks input too.
+   * refuses a `reason` that is not a non-empty string. Not part of the KeyStore contract (see
+   * docs/custom-key-store.md), so a store of your own passes without it; turn it on if yours
+   * checks input too.
    */
   strictInput?: boolean | undefined;
   /**
@@ -33,7 +34,7 @@ export interface KeyStoreConformanceOptions {
    * `ApiKeyError` `CONFLICT`, while a successor revoked otherwise does not block one; and a
    * `"rotated"` revocation never replaces one made for another reason, even a later one. They make
    * rotations from several servers at once safe (see docs/custom-key-store.md); not part of the
-   * KeyStore contract of DESIGN §6, so a store of your own passes without them.
+   * KeyStore contract, so a store of your own passes without them.
    */
   rotationRules?: boolean | undefined;
 }
