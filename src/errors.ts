@@ -62,6 +62,8 @@ export interface ApiKeyErrorOptions {
  * } catch (error) {
  *   if (isApiKeyError(error)) res.status(error.status ?? 500).json(error.body);
  * }
+ * // Your own store or plan lookup may throw it too:
+ * throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
  * ```
  */
 export class ApiKeyError extends Error {
@@ -92,7 +94,7 @@ export class ApiKeyError extends Error {
  * @example
  * ```ts
  * import { isApiKeyError } from "@fluenzr/api-keys";
- * if (isApiKeyError(error) && error.code === "NOT_FOUND") { ... }
+ * if (isApiKeyError(error) && error.code === "NOT_FOUND") console.warn("no such key");
  * ```
  */
 export function isApiKeyError(value: unknown): value is ApiKeyError {

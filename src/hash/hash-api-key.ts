@@ -96,9 +96,10 @@ const HASH_OPTION_NAMES: readonly string[] = ["pepper"];
  * ```ts
  * import { generateApiKey, hashApiKey } from "@fluenzr/api-keys";
  * const { key } = generateApiKey();
- * hashApiKey(key);                                            // "sha256:9f86d0…"
- * hashApiKey(key, { pepper: process.env.API_KEY_PEPPER });    // "hmac-sha256:1:…"
- * hashApiKey(key, { pepper: { version: "2024-06", secret } }); // "hmac-sha256:2024-06:…"
+ * hashApiKey(key);                                             // "sha256:<64 hex>"
+ * const secret = process.env.API_KEY_PEPPER!;                  // check it is set: undefined means no pepper
+ * hashApiKey(key, { pepper: { version: "1", secret } });       // "hmac-sha256:1:<64 hex>"
+ * hashApiKey(key, { pepper: { version: "2024-06", secret } }); // "hmac-sha256:2024-06:<64 hex>"
  * ```
  */
 export function hashApiKey(key: string, options: HashApiKeyOptions = {}): string {

@@ -90,13 +90,14 @@ export interface RevokeOptions {
  * @example
  * ```ts
  * import type { ApiKeyRecord, ApiKeyUsage, KeyStore, RevokeOptions } from "@fluenzr/api-keys";
+ * // An outline: each throw marks a method to write (see docs/custom-key-store.md).
  * class MyStore implements KeyStore {
- *   async insert(record: ApiKeyRecord): Promise<void> { … }
- *   async getByHash(hash: string): Promise<ApiKeyRecord | null> { … }
- *   async getById(id: string): Promise<ApiKeyRecord | null> { … }
- *   async listByAccount(accountId: string): Promise<ApiKeyRecord[]> { … }
- *   async revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null> { … }
- *   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> { … }
+ *   async insert(record: ApiKeyRecord): Promise<void> { throw new Error("INSERT; DUPLICATE_KEY on a taken id or hash"); }
+ *   async getByHash(hash: string): Promise<ApiKeyRecord | null> { throw new Error("indexed lookup by hash"); }
+ *   async getById(id: string): Promise<ApiKeyRecord | null> { throw new Error("lookup by id"); }
+ *   async listByAccount(accountId: string): Promise<ApiKeyRecord[]> { throw new Error("oldest first"); }
+ *   async revoke(id: string, options?: RevokeOptions): Promise<ApiKeyRecord | null> { throw new Error("keep the earliest time"); }
+ *   async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> { throw new Error("only forward"); }
  * }
  * ```
  */

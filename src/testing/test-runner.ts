@@ -7,7 +7,18 @@
  * @module
  */
 
-/** The two test-definition functions the suite needs. @internal */
+/**
+ * The two test-definition functions the conformance suite needs: pass yours as
+ * `runKeyStoreConformance(name, makeStore, { runner: { describe, it } })` under a runner other
+ * than vitest.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from "node:test";
+ * import { runKeyStoreConformance } from "@fluenzr/api-keys/testing";
+ * runKeyStoreConformance("MyStore", () => new MyStore(), { runner: { describe, it } });
+ * ```
+ */
 export interface TestRunner {
   describe(name: string, body: () => void): void;
   it(name: string, body: () => Promise<void>): void;

@@ -54,6 +54,7 @@ export interface ApiKeyAuthEnv {
  *
  * @example
  * ```ts
+ * // On Bun (on Node the adapter reads the socket's address itself):
  * import { getConnInfo } from "hono/bun";
  * import { apiKeyAuth } from "@fluenzr/api-keys/hono";
  * app.use("/v1/*", apiKeyAuth(auth, {
