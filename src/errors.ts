@@ -4,7 +4,19 @@
  * @module
  */
 
-/** Stable error codes carried by {@link ApiKeyError}. */
+/**
+ * Stable error codes carried by {@link ApiKeyError}.
+ *
+ * @example
+ * ```ts
+ * import { isApiKeyError, type ApiKeyErrorCode } from "@fluenzr/api-keys";
+ * const codeOf = (error: unknown): ApiKeyErrorCode | undefined => (isApiKeyError(error) ? error.code : undefined);
+ * await manager.revoke({ accountId: "acc_1", actor, id: "key_123" }).catch((error: unknown) => {
+ *   if (codeOf(error) === "NOT_FOUND") return null; // status 404, "API key not found"
+ *   throw error;
+ * });
+ * ```
+ */
 export type ApiKeyErrorCode =
   | "INVALID_OPTIONS"
   | "INVALID_INPUT"
@@ -17,7 +29,18 @@ export type ApiKeyErrorCode =
   | "TIMEOUT"
   | "SERVICE_UNAVAILABLE";
 
-/** The JSON body every failure answers with: `{"success":false,"error":{...}}`. */
+/**
+ * The JSON body every failure answers with: `{"success":false,"error":{...}}`.
+ *
+ * @example
+ * ```ts
+ * import { errorBody, type ApiKeyErrorBody } from "@fluenzr/api-keys";
+ * const notFound: ApiKeyErrorBody = errorBody("NOT_FOUND", "Contact not found"); // your own errors, same envelope
+ * res.status(404).json(notFound);
+ * // a client reads every failure the same way:
+ * const { error } = (await response.json()) as ApiKeyErrorBody; // { code: "UNAUTHORIZED", message: "Invalid or missing API key" }
+ * ```
+ */
 export interface ApiKeyErrorBody {
   readonly success: false;
   readonly error: { readonly code: string; readonly message: string };
@@ -39,7 +62,19 @@ export function errorBody(code: string, message: string): ApiKeyErrorBody {
   return { success: false, error: { code, message } };
 }
 
-/** Options of {@link ApiKeyError}. */
+/**
+ * Options of {@link ApiKeyError}.
+ *
+ * @example
+ * ```ts
+ * import { ApiKeyError, type ApiKeyErrorOptions } from "@fluenzr/api-keys";
+ * const options: ApiKeyErrorOptions = { status: 400, field: "name" };
+ * const error = new ApiKeyError("VALIDATION_ERROR", "Invalid name: must be 1 to 100 printable characters", options);
+ * error.field; // "name"
+ * error.body;  // { success: false, error: { code: "VALIDATION_ERROR", message: "Invalid name: must be 1 to 100 printable characters" } }
+ * new ApiKeyError("STORE_ERROR", "insert failed", { cause: driverError }); // the original error, for your logs
+ * ```
+ */
 export interface ApiKeyErrorOptions {
   /** HTTP status to answer with, for errors that reach a client (management calls). */
   status?: number | undefined;

@@ -39,12 +39,38 @@ import { buildFailures, type ApiKeyAuthFailure, type ApiKeyAuthFailureReason } f
 import { UsageRecorder } from "./usage-recorder.js";
 import { cacheSchema, VerificationCache, type VerificationCacheOptions } from "./verification-cache.js";
 
-/** Looks up the plan of the account that owns a key: sync or async; `null` for an unknown account. */
+/**
+ * Looks up the plan of the account that owns a key: sync or async; `null` for an unknown account.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, type AccountPlans } from "@fluenzr/api-keys";
+ * const accounts: AccountPlans = {
+ *   getPlan: async (accountId) => (await db.accounts.findById(accountId))?.plan ?? null, // null: unknown account (401)
+ * };
+ * const auth = createApiKeyAuth({ store, accounts, apiPlans: ["pro", "team"] });
+ * // a key of a "free" account: 403 "API access requires Pro plan"
+ * ```
+ */
 export interface AccountPlans {
   getPlan(accountId: string): string | null | undefined | Promise<string | null | undefined>;
 }
 
-/** Options of {@link createApiKeyAuth}. Checked once; a bad one throws `INVALID_OPTIONS` naming it. */
+/**
+ * Options of {@link createApiKeyAuth}. Checked once; a bad one throws `INVALID_OPTIONS` naming it.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, type ApiKeyAuthOptions } from "@fluenzr/api-keys";
+ * const options: ApiKeyAuthOptions = {
+ *   store, environment: "prod",            // only flz_sk_prod_ keys
+ *   pepper: { version: "1", secret: process.env.API_KEY_PEPPER! },
+ *   timeouts: 500,                         // ms for the store and the plan lookup; past it, 503
+ *   cache: { ttlMs: 60_000, max: 10_000 },
+ * };
+ * const auth = createApiKeyAuth(options);
+ * ```
+ */
 export interface ApiKeyAuthOptions {
   /** Where keys are stored. */
   store: KeyStore;
@@ -92,7 +118,21 @@ export interface ApiKeyAuthOptions {
   cache?: VerificationCacheOptions | undefined;
 }
 
-/** What a request tells the authenticator. */
+/**
+ * What a request tells the authenticator.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyAuthRequest } from "@fluenzr/api-keys";
+ * import type { IncomingMessage } from "node:http";
+ * const requestOf = (req: IncomingMessage): ApiKeyAuthRequest => ({
+ *   authorization: req.headersDistinct.authorization, // every line: several are refused (malformed)
+ *   method: req.method ?? "GET",
+ *   ip: req.socket.remoteAddress, userAgent: req.headers["user-agent"], path: req.url, // for events only
+ * });
+ * const result = await auth.authenticate(requestOf(req));
+ * ```
+ */
 export interface ApiKeyAuthRequest {
   /** Every raw Authorization header line: a string, all lines as an array, or `undefined`. */
   authorization: string | readonly string[] | undefined | null;
@@ -106,7 +146,18 @@ export interface ApiKeyAuthRequest {
   path?: string | undefined;
 }
 
-/** The verified key a request carries (no hash, no plaintext). */
+/**
+ * The verified key a request carries (no hash, no plaintext).
+ *
+ * @example
+ * ```ts
+ * import type { AuthenticatedApiKey } from "@fluenzr/api-keys";
+ * const label = (apiKey: AuthenticatedApiKey): string => `${apiKey.name} (${apiKey.hint}, ${apiKey.permissions})`;
+ * const result = await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" });
+ * if (result.ok) label(result.key); // "CI (flz_sk_prod_…Xy4z, all)"
+ * // result.key: { id: "key_…", accountId: "acc_1", name: "CI", environment: "prod", permissions: "all", hint: "flz_sk_prod_…Xy4z" }
+ * ```
+ */
 export interface AuthenticatedApiKey {
   readonly id: string;
   readonly accountId: string;
@@ -116,16 +167,50 @@ export interface AuthenticatedApiKey {
   readonly hint: string;
 }
 
-/** An accepted request. */
+/**
+ * An accepted request.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyAuthSuccess } from "@fluenzr/api-keys";
+ * const result = await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" });
+ * if (result.ok) {
+ *   const success: ApiKeyAuthSuccess = result; // narrowed by `ok`
+ *   success.key.accountId; // "acc_1"
+ * }
+ * ```
+ */
 export interface ApiKeyAuthSuccess {
   readonly ok: true;
   readonly key: AuthenticatedApiKey;
 }
 
-/** The outcome of {@link ApiKeyAuth.authenticate}. */
+/**
+ * The outcome of {@link ApiKeyAuth.authenticate}.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyAuthResult } from "@fluenzr/api-keys";
+ * const result: ApiKeyAuthResult = await auth.authenticate({ authorization: req.headers.authorization, method: req.method ?? "GET" });
+ * if (result.ok) console.log(result.key.accountId); // ApiKeyAuthSuccess: "acc_1"
+ * else res.writeHead(result.status, { ...result.headers, "content-type": "application/json" }).end(JSON.stringify(result.body));
+ * ```
+ */
 export type ApiKeyAuthResult = ApiKeyAuthSuccess | ApiKeyAuthFailure;
 
-/** One request's outcome, for logs, metrics and the usage monitor. Never carries the key. */
+/**
+ * One request's outcome, for logs, metrics and the usage monitor. Never carries the key.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, type ApiKeyAuthEvent } from "@fluenzr/api-keys";
+ * function logRefusal(event: ApiKeyAuthEvent): void {
+ *   if (!event.ok) logger.warn({ reason: event.reason, keyId: event.keyId, hint: event.hint, ip: event.ip }, "API key refused");
+ * }
+ * const auth = createApiKeyAuth({ store, onEvent: logRefusal });
+ * // a revoked key: { ok: false, reason: "revoked", status: 401, keyId: "key_…", hint: "flz_sk_prod_…Xy4z", revokedReason: "revoked", … }
+ * ```
+ */
 export interface ApiKeyAuthEvent {
   /** Accepted or not. */
   readonly ok: boolean;
@@ -148,7 +233,18 @@ export interface ApiKeyAuthEvent {
   readonly time: Date;
 }
 
-/** The authenticator. */
+/**
+ * The authenticator.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, type ApiKeyAuth } from "@fluenzr/api-keys";
+ * const auth: ApiKeyAuth = createApiKeyAuth({ store });
+ * auth.realm; // "api"
+ * await auth.authenticate({ authorization: "Bearer flz_sk_oops", method: "GET" }); // { ok: false, status: 401, reason: "format", … }
+ * await auth.close(); // on shutdown: writes pending last-used times
+ * ```
+ */
 export interface ApiKeyAuth {
   /** Check one request. Never throws for a bad key or a failing store: those are results. */
   authenticate(request: ApiKeyAuthRequest): Promise<ApiKeyAuthResult>;

@@ -5,7 +5,18 @@
  */
 import { errorBody, type ApiKeyErrorBody } from "../errors.js";
 
-/** Why a request was refused. Goes to events and logs, never to the client. */
+/**
+ * Why a request was refused. Goes to events and logs, never to the client.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyAuthFailureReason } from "@fluenzr/api-keys";
+ * const refused = new Map<ApiKeyAuthFailureReason, number>(); // e.g. "unknown" → 12, "revoked" → 3
+ * const result = await auth.authenticate({ authorization: req.headers.authorization, method: req.method ?? "GET" });
+ * if (!result.ok) refused.set(result.reason, (refused.get(result.reason) ?? 0) + 1);
+ * // the client never learns it: every 401 answer is the same
+ * ```
+ */
 export type ApiKeyAuthFailureReason =
   | "missing"
   | "scheme"
@@ -21,7 +32,21 @@ export type ApiKeyAuthFailureReason =
   | "permission"
   | "unavailable";
 
-/** A refused request: answer with `status`, `headers` and `body` as JSON. */
+/**
+ * A refused request: answer with `status`, `headers` and `body` as JSON.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyAuthFailure } from "@fluenzr/api-keys";
+ * import type { ServerResponse } from "node:http";
+ * function refuse(res: ServerResponse, failure: ApiKeyAuthFailure): void {
+ *   res.writeHead(failure.status, { ...failure.headers, "content-type": "application/json" });
+ *   res.end(JSON.stringify(failure.body)); // {"success":false,"error":{"code":"UNAUTHORIZED","message":"Invalid or missing API key"}}
+ * }
+ * const result = await auth.authenticate({ authorization: req.headers.authorization, method: req.method ?? "GET" });
+ * if (!result.ok) refuse(res, result); // result.reason ("revoked", …) is for your logs only
+ * ```
+ */
 export interface ApiKeyAuthFailure {
   readonly ok: false;
   readonly status: 401 | 403 | 503;

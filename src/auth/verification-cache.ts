@@ -21,7 +21,18 @@ import { hexToLatin1 } from "../hash/digest.js";
 import { DigestMap } from "../lib/digest-map.js";
 import type { ApiKeyRecord, KeyStore } from "../store/key-store.js";
 
-/** Options of the verification cache: `createApiKeyAuth({ cache: { ttlMs, max } })`. */
+/**
+ * Options of the verification cache: `createApiKeyAuth({ cache: { ttlMs, max } })`.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, type VerificationCacheOptions } from "@fluenzr/api-keys";
+ * const cache: VerificationCacheOptions = { ttlMs: 60_000, max: 10_000 }; // up to 10 000 keys for up to a minute
+ * const auth = createApiKeyAuth({ store, cache }); // PostgresKeyStore, RedisKeyStore: revocations drop keys on every server
+ * // a store that cannot announce revocations caches found keys only with a staleness bound:
+ * createApiKeyAuth({ store: myStore, cache: { ttlMs: 60_000, max: 10_000, maxStalenessMs: 5_000 } });
+ * ```
+ */
 export interface VerificationCacheOptions {
   /** How long a found key is kept (ms). Revocation announcements drop it sooner. */
   ttlMs: number;

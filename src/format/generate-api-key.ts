@@ -6,7 +6,18 @@ import { isRandomSource, poolFor, type RandomSource } from "../lib/random.js";
 import { base62Checksum, CHECKSUM_LENGTH, crc32Final, crc32UpdateCode } from "./checksum.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, type KeyFormat } from "./key-format.js";
 
-/** Options of {@link generateApiKey}. */
+/**
+ * Options of {@link generateApiKey}.
+ *
+ * @example
+ * ```ts
+ * import { defineKeyFormat, generateApiKey, type GenerateApiKeyOptions } from "@fluenzr/api-keys";
+ * const format = defineKeyFormat({ prefix: "acme", environments: ["live", "test"] });
+ * const options: GenerateApiKeyOptions = { format, environment: "test" };
+ * generateApiKey(options).key; // "acme_sk_test_…"
+ * generateApiKey({}).key;      // "flz_sk_…": the default format, no environment tag
+ * ```
+ */
 export interface GenerateApiKeyOptions {
   /** An environment tag of the format's set; omitted: no tag. */
   environment?: string | undefined;
@@ -16,7 +27,19 @@ export interface GenerateApiKeyOptions {
   random?: RandomSource | undefined;
 }
 
-/** A freshly generated key. `key` is the only copy of the plaintext: show it once, store its hash. */
+/**
+ * A freshly generated key. `key` is the only copy of the plaintext: show it once, store its hash.
+ *
+ * @example
+ * ```ts
+ * import { generateApiKey, hashApiKey, type GeneratedApiKey } from "@fluenzr/api-keys";
+ * const generated: GeneratedApiKey = generateApiKey({ environment: "prod" });
+ * generated.key;         // "flz_sk_prod_…": the only copy, show it once
+ * generated.hint;        // "flz_sk_prod_…Xy4z": safe in key lists and logs
+ * generated.environment; // "prod"
+ * const hash = hashApiKey(generated.key); // "sha256:<64 hex>": store this, never the key
+ * ```
+ */
 export interface GeneratedApiKey {
   /** The plaintext key. */
   readonly key: string;

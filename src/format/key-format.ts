@@ -28,7 +28,17 @@ export const MAX_KEY_LENGTH = 256;
  */
 export const BODY_LENGTH = 32;
 
-/** Options of {@link defineKeyFormat}. */
+/**
+ * Options of {@link defineKeyFormat}.
+ *
+ * @example
+ * ```ts
+ * import { defineKeyFormat, getDefaultKeyFormat, type KeyFormatOptions } from "@fluenzr/api-keys";
+ * const options: KeyFormatOptions = { prefix: "acme", type: "pk", environments: ["live", "test"], checksum: true };
+ * defineKeyFormat(options).head; // "acme_pk_"
+ * defineKeyFormat({ ...getDefaultKeyFormat(), checksum: false }); // a format spreads into options: flz_sk_ without checksum
+ * ```
+ */
 export interface KeyFormatOptions {
   /** Vendor prefix, lower-case letters and digits, starting with a letter. Default `"flz"`. */
   prefix?: string | undefined;
@@ -40,7 +50,19 @@ export interface KeyFormatOptions {
   checksum?: boolean | undefined;
 }
 
-/** A validated, frozen key format. Build one with {@link defineKeyFormat}. */
+/**
+ * A validated, frozen key format. Build one with {@link defineKeyFormat}.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, defineKeyFormat, generateApiKey, type KeyFormat } from "@fluenzr/api-keys";
+ * const format: KeyFormat = defineKeyFormat({ prefix: "acme", environments: ["live", "test"] });
+ * format.head;         // "acme_sk_"
+ * format.environments; // ["live", "test"]
+ * generateApiKey({ format, environment: "test" }).key; // "acme_sk_test_…"
+ * const auth = createApiKeyAuth({ store, format });    // the authenticator reads the same format
+ * ```
+ */
 export interface KeyFormat {
   readonly prefix: string;
   readonly type: string;

@@ -6,7 +6,20 @@ import { CHECKSUM_LENGTH, crc32Final, crcTable } from "./checksum.js";
 import { ALPHABET as BASE62_ALPHABET } from "../lib/random.js";
 import { BODY_LENGTH, getDefaultKeyFormat, hintOf, isKeyFormat, MAX_KEY_LENGTH, type KeyFormat } from "./key-format.js";
 
-/** Why a string is not a key of the format. Never carries the input. */
+/**
+ * Why a string is not a key of the format. Never carries the input.
+ *
+ * @example
+ * ```ts
+ * import { parseApiKey, type ParseApiKeyFailure } from "@fluenzr/api-keys";
+ * const advice: Partial<Record<ParseApiKeyFailure, string>> = {
+ *   length: "The key looks cut short: copy all of it",
+ *   checksum: "The key has a typo: copy it again",
+ * };
+ * const parsed = parseApiKey("flz_sk_oops");
+ * if (!parsed.ok) console.error(advice[parsed.reason] ?? `Not an API key (${parsed.reason})`); // parsed.reason: "length"
+ * ```
+ */
 export type ParseApiKeyFailure =
   | "not_a_string"
   | "empty"
@@ -17,7 +30,17 @@ export type ParseApiKeyFailure =
   | "charset"
   | "checksum";
 
-/** What {@link parseApiKey} returns. */
+/**
+ * What {@link parseApiKey} returns.
+ *
+ * @example
+ * ```ts
+ * import { parseApiKey, type ParseApiKeyResult } from "@fluenzr/api-keys";
+ * const result: ParseApiKeyResult = parseApiKey(input);
+ * if (result.ok) console.log(result.environment, result.hint); // "prod" "flz_sk_prod_…Xy4z"
+ * else console.log(result.reason);                              // "checksum" for a typo
+ * ```
+ */
 export type ParseApiKeyResult =
   | {
       readonly ok: true;
@@ -28,7 +51,18 @@ export type ParseApiKeyResult =
     }
   | { readonly ok: false; readonly reason: ParseApiKeyFailure };
 
-/** Options of {@link parseApiKey}. */
+/**
+ * Options of {@link parseApiKey}.
+ *
+ * @example
+ * ```ts
+ * import { defineKeyFormat, generateApiKey, parseApiKey, type ParseApiKeyOptions } from "@fluenzr/api-keys";
+ * const format = defineKeyFormat({ prefix: "acme", environments: ["live", "test"] });
+ * const options: ParseApiKeyOptions = { format };
+ * parseApiKey(generateApiKey({ format, environment: "live" }).key, options); // { ok: true, environment: "live", hint: "acme_sk_live_…" }
+ * parseApiKey(generateApiKey().key, options); // { ok: false, reason: "prefix" } (a flz_sk_ key)
+ * ```
+ */
 export interface ParseApiKeyOptions {
   /** The key format. Default: {@link getDefaultKeyFormat}. */
   format?: KeyFormat | undefined;

@@ -8,10 +8,31 @@ import { ApiKeyError, checkOptionNames, invalidOption, isApiKeyError } from "../
 import { MAX_KEY_LENGTH } from "../format/key-format.js";
 import { hmacSha256Digest, sha256Digest, type DigestEncoding } from "./digest.js";
 
-/** A pepper secret: a string (UTF-8) or bytes. Keep it out of the database (env var, secrets manager). */
+/**
+ * A pepper secret: a string (UTF-8) or bytes. Keep it out of the database (env var, secrets manager).
+ *
+ * @example
+ * ```ts
+ * import { hashApiKey, type PepperSecret } from "@fluenzr/api-keys";
+ * const text: PepperSecret = process.env.API_KEY_PEPPER!;                        // a string: hashed as UTF-8
+ * const bytes: PepperSecret = Buffer.from(process.env.API_KEY_PEPPER_B64!, "base64"); // bytes: copied when read
+ * hashApiKey(key, { pepper: text });                            // "hmac-sha256:1:<64 hex>": a bare secret is version "1"
+ * hashApiKey(key, { pepper: { version: "2", secret: bytes } }); // "hmac-sha256:2:<64 hex>"
+ * ```
+ */
 export type PepperSecret = string | Uint8Array;
 
-/** A pepper with its version, so stored hashes say which pepper made them. */
+/**
+ * A pepper with its version, so stored hashes say which pepper made them.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, createKeyManager, type Pepper } from "@fluenzr/api-keys";
+ * const pepper: Pepper = { version: "1", secret: process.env.API_KEY_PEPPER! }; // not set: INVALID_OPTIONS naming pepper
+ * const manager = createKeyManager({ store, accounts, pepper }); // stores "hmac-sha256:1:<64 hex>"
+ * const auth = createApiKeyAuth({ store, accounts, pepper });    // the same pepper finds the key
+ * ```
+ */
 export interface Pepper {
   /** 1 to 32 characters of `[A-Za-z0-9._-]`. A bare secret has version `"1"`. */
   readonly version: string;
@@ -21,10 +42,32 @@ export interface Pepper {
 /**
  * The `pepper` option: a secret, a versioned pepper, or a list of versioned peppers with the
  * current one first and older ones after it (verification tries them in that order).
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, createKeyManager, type PepperOption } from "@fluenzr/api-keys";
+ * const pepper: PepperOption = [
+ *   { version: "2", secret: process.env.API_KEY_PEPPER_V2! }, // current: hashes new keys
+ *   { version: "1", secret: process.env.API_KEY_PEPPER_V1! }, // older: still verified
+ * ];
+ * createKeyManager({ store, accounts, pepper });
+ * createApiKeyAuth({ store, accounts, pepper });
+ * ```
  */
 export type PepperOption = PepperSecret | Pepper | readonly Pepper[];
 
-/** Options of {@link hashApiKey}. */
+/**
+ * Options of {@link hashApiKey}.
+ *
+ * @example
+ * ```ts
+ * import { hashApiKey, type HashApiKeyOptions } from "@fluenzr/api-keys";
+ * const options: HashApiKeyOptions = { pepper: { version: "2", secret: process.env.API_KEY_PEPPER_V2! } };
+ * hashApiKey(key, options);                       // "hmac-sha256:2:<64 hex>"
+ * hashApiKey(key, { pepper: [current, older] });  // hashed with the first (current) one only
+ * hashApiKey(key, {});                            // "sha256:<64 hex>": no pepper
+ * ```
+ */
 export interface HashApiKeyOptions {
   /** A secret or a versioned pepper; with a list, the first (current) one is used. */
   pepper?: PepperOption | undefined;

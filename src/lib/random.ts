@@ -11,6 +11,15 @@ import { dropRejection } from "./thenable.js";
 /**
  * Where random bytes come from: a function that fills the buffer, or an object with a Web Crypto
  * style `getRandomValues(buffer)`. Inject a seeded one in tests only.
+ *
+ * @example
+ * ```ts
+ * import { generateApiKey, type RandomSource } from "@fluenzr/api-keys";
+ * import { createSeededRandom } from "@fluenzr/api-keys/testing";
+ * const seeded: RandomSource = createSeededRandom(42); // fills the buffer it is given; tests only
+ * const webCrypto: RandomSource = globalThis.crypto;   // { getRandomValues }: what the default uses
+ * generateApiKey({ random: seeded }).key;              // "flz_sk_…", the same key on every run
+ * ```
  */
 export type RandomSource = ((buffer: Uint8Array) => void) | { getRandomValues(buffer: Uint8Array): unknown };
 

@@ -38,14 +38,38 @@ import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
 import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore } from "./store-failure.js";
 import { readInput, refuseUnknownFields } from "./parse-input.js";
 
-/** Who is acting: the caller has checked that this user belongs to the account. */
+/**
+ * Who is acting: the caller has checked that this user belongs to the account.
+ *
+ * @example
+ * ```ts
+ * import type { KeyManagerActor } from "@fluenzr/api-keys";
+ * // You checked that the signed-in user belongs to the account; the manager checks `admin`.
+ * const actor: KeyManagerActor = { id: user.id, admin: user.isAdmin };
+ * await manager.revoke({ accountId: user.accountId, actor, id }); // admin false: 403 "Administrator rights required"
+ * ```
+ */
 export interface KeyManagerActor {
   readonly id: string;
   /** Administrator rights on the account: needed to create, revoke and rotate keys. */
   readonly admin: boolean;
 }
 
-/** Options of {@link createKeyManager}. */
+/**
+ * Options of {@link createKeyManager}.
+ *
+ * @example
+ * ```ts
+ * import { createKeyManager, type KeyManagerOptions } from "@fluenzr/api-keys";
+ * const options: KeyManagerOptions = {
+ *   store,                           // the store the authenticators use
+ *   accounts: { getPlan: (accountId) => plans.get(accountId) ?? null },
+ *   apiPlans: ["pro", "enterprise"], // other plans: 403 "API access requires Pro plan"
+ *   pepper,                          // the authenticators' pepper, if they use one
+ * };
+ * const manager = createKeyManager(options); // an unknown or bad option throws INVALID_OPTIONS naming it
+ * ```
+ */
 export interface KeyManagerOptions {
   store: KeyStore;
   /** Plan lookup; without it every account may have keys. */
@@ -79,13 +103,35 @@ export interface KeyManagerOptions {
   monitor?: KeyLastSeen | undefined;
 }
 
-/** Anything that can say when a key was last presented (a usage monitor). */
+/**
+ * Anything that can say when a key was last presented (a usage monitor).
+ *
+ * @example
+ * ```ts
+ * import { createKeyManager, type KeyLastSeen } from "@fluenzr/api-keys";
+ * // A usage monitor is one; so is anything with lastSeen(keyId), e.g. times from your gateway's log:
+ * const gateway: KeyLastSeen = { lastSeen: (keyId) => lastRequestAt.get(keyId) ?? null };
+ * const manager = createKeyManager({ store, monitor: gateway }); // rotationStatus and unused take the later time
+ * ```
+ */
 export interface KeyLastSeen {
   /** Time of the last request seen with this key, accepted or refused; `null` if none. */
   lastSeen(keyId: string): Date | null;
 }
 
-/** Input of {@link KeyManager.create}. */
+/**
+ * Input of {@link KeyManager.create}.
+ *
+ * @example
+ * ```ts
+ * import type { CreateApiKeyInput } from "@fluenzr/api-keys";
+ * const input: CreateApiKeyInput = {
+ *   accountId: "acc_1", actor: { id: "usr_1", admin: true }, name: "CI", environment: "stag",
+ *   permissions: "read-only", expiresAt: new Date(Date.now() + 90 * 864e5), metadata: { team: "data" },
+ * };
+ * const { key, record } = await manager.create(input); // a misspelt field is 400 VALIDATION_ERROR
+ * ```
+ */
 export interface CreateApiKeyInput {
   accountId: string;
   actor: KeyManagerActor;
@@ -105,17 +151,47 @@ export interface CreateApiKeyInput {
   metadata?: Record<string, unknown> | undefined;
 }
 
-/** The result of creating a key: the plaintext, once, and what was stored. */
+/**
+ * The result of creating a key: the plaintext, once, and what was stored.
+ *
+ * @example
+ * ```ts
+ * import type { CreatedApiKey } from "@fluenzr/api-keys";
+ * const created: CreatedApiKey = await manager.create({ accountId: "acc_1", actor, name: "Production", environment: "prod" });
+ * created.key;         // "flz_sk_prod_…": show it once; never store or log it
+ * created.record.id;   // "key_…"
+ * created.record.hint; // "flz_sk_prod_…Xy4z": what the key list shows from now on
+ * ```
+ */
 export interface CreatedApiKey {
   /** The plaintext key. Show it once; it cannot be recovered. */
   readonly key: string;
   readonly record: ApiKeyRecord;
 }
 
-/** Status of a key in the list. */
+/**
+ * Status of a key in the list.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyStatus } from "@fluenzr/api-keys";
+ * const labels: Record<ApiKeyStatus, string> = { active: "Active", revoked: "Revoked", expired: "Expired" };
+ * for (const row of await manager.list({ accountId: "acc_1" })) console.log(row.name, labels[row.status]);
+ * ```
+ */
 export type ApiKeyStatus = "active" | "revoked" | "expired";
 
-/** A row of the key list (the spec's table: name, created, last used, and more). */
+/**
+ * A row of the key list (the spec's table: name, created, last used, and more).
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyListItem } from "@fluenzr/api-keys";
+ * const rows: ApiKeyListItem[] = await manager.list({ accountId: "acc_1" }); // oldest first, revoked ones included
+ * const table = rows.map((r) => ({ name: r.name, key: r.hint, created: r.createdAt, lastUsed: r.lastUsedAt, status: r.status }));
+ * // key: "flz_sk_prod_…Xy4z", lastUsed: null until first used; rows never hold the key or its hash
+ * ```
+ */
 export interface ApiKeyListItem {
   readonly id: string;
   readonly name: string;
@@ -138,6 +214,17 @@ export interface ApiKeyListItem {
  * the store or the plan lookup fails or does not answer within `timeouts` (the original error, or
  * the timeout, is the `cause`). Administrator-only
  * methods check the actor first, then the account id, the plan, and the other fields.
+ *
+ * @example
+ * ```ts
+ * import { createKeyManager, isApiKeyError, type KeyManager } from "@fluenzr/api-keys";
+ * const manager: KeyManager = createKeyManager({ store, accounts });
+ * try {
+ *   await manager.revoke({ accountId: "acc_1", actor, id: "key_8Jd…" });
+ * } catch (error) {
+ *   if (isApiKeyError(error) && error.status !== undefined) res.status(error.status).json(error.body); // 403, 404, 503…
+ * }
+ * ```
  */
 export interface KeyManager {
   /** Create a key: administrator on an account with API access; returns the plaintext once. */

@@ -29,7 +29,20 @@ import { dateSchema, fieldError, keyIdSchema, parseInput, readInput, refuseUnkno
  */
 export const MAX_GRACE_PERIOD_MS = 30 * 24 * 3600 * 1000;
 
-/** Input of {@link KeyManager.rotate}. */
+/**
+ * Input of {@link KeyManager.rotate}.
+ *
+ * @example
+ * ```ts
+ * import type { RotateApiKeyInput } from "@fluenzr/api-keys";
+ * const input: RotateApiKeyInput = {
+ *   accountId: "acc_1", actor, id: "key_8Jd…",
+ *   gracePeriodMs: 24 * 3600_000, // the old key works one more day; default 0 (stops now)
+ *   expiresAt: null,              // the new key never expires; omitted: the old key's lifetime again
+ * };
+ * const { key, graceEndsAt } = await manager.rotate(input);
+ * ```
+ */
 export interface RotateApiKeyInput {
   accountId: string;
   actor: KeyManagerActor;
@@ -49,7 +62,19 @@ export interface RotateApiKeyInput {
   expiresAt?: Date | string | null | undefined;
 }
 
-/** The result of a rotation: the new key (plaintext shown once) and the old key's row. */
+/**
+ * The result of a rotation: the new key (plaintext shown once) and the old key's row.
+ *
+ * @example
+ * ```ts
+ * import type { RotatedApiKey } from "@fluenzr/api-keys";
+ * const rotated: RotatedApiKey = await manager.rotate({ accountId: "acc_1", actor, id, gracePeriodMs: 3600_000 });
+ * rotated.key;                  // the new plaintext: show it once
+ * rotated.record.rotatedFromId; // === id: the key it replaced
+ * rotated.previous.status;      // "active": the old key works until graceEndsAt
+ * rotated.graceEndsAt;          // in an hour, then the old key stops by itself
+ * ```
+ */
 export interface RotatedApiKey extends CreatedApiKey {
   /** The old key as stored after the rotation; its `revokedAt` is when it stops working. */
   readonly previous: ApiKeyListItem;

@@ -11,14 +11,35 @@ import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
 import { fieldError, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 import { stoppedAt } from "./rotate-api-key.js";
 
-/** Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out. */
+/**
+ * Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out.
+ *
+ * @example
+ * ```ts
+ * import type { RotationStatusInput } from "@fluenzr/api-keys";
+ * const input: RotationStatusInput = { accountId: "acc_1", id: oldId }; // the id given to rotate
+ * const status = await manager.rotationStatus(input); // 404 "API key has not been rotated" otherwise
+ * ```
+ */
 export interface RotationStatusInput {
   accountId: string;
   /** Id of the old key (the `id` given to `rotate`). */
   id: string;
 }
 
-/** Where a rotation stands. */
+/**
+ * Where a rotation stands.
+ *
+ * @example
+ * ```ts
+ * import type { RotationStatus } from "@fluenzr/api-keys";
+ * const status: RotationStatus = await manager.rotationStatus({ accountId: "acc_1", id: oldId });
+ * if (status.nextLastUsedAt !== null && !status.previousUsedSinceRotation) {
+ *   // Everything moved over: no need to wait for status.graceEndsAt.
+ *   await manager.revoke({ accountId: "acc_1", actor, id: oldId });
+ * }
+ * ```
+ */
 export interface RotationStatus {
   /** The old key. `status` is `"active"` during the grace period, `"revoked"` after. */
   readonly previous: ApiKeyListItem;

@@ -9,7 +9,17 @@ import { ApiKeyError } from "../errors.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
 import { dateSchema, fieldError, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 
-/** Input of {@link KeyManager.unused}. */
+/**
+ * Input of {@link KeyManager.unused}.
+ *
+ * @example
+ * ```ts
+ * import type { UnusedApiKeysInput } from "@fluenzr/api-keys";
+ * const input: UnusedApiKeysInput = { accountId: "acc_1", since: new Date(Date.now() - 90 * 864e5) };
+ * const idle = await manager.unused(input); // working keys not used in 90 days, never-used ones included
+ * await manager.unused({ accountId: "acc_1" }); // without since: keys never used
+ * ```
+ */
 export interface UnusedApiKeysInput {
   accountId: string;
   /**

@@ -14,7 +14,20 @@ import { validTime } from "../store/key-store.js";
 import { CappedMap } from "./capped-map.js";
 import type { UsageAlert, UsageAlertType } from "./usage-alert.js";
 
-/** A fixed-window threshold: an alert when `threshold` events fall within one window of `windowMs`. */
+/**
+ * A fixed-window threshold: an alert when `threshold` events fall within one window of `windowMs`.
+ *
+ * @example
+ * ```ts
+ * import { createUsageMonitor, type UsageThreshold } from "@fluenzr/api-keys";
+ * const burst: UsageThreshold = { threshold: 50, windowMs: 60_000 }; // 50 invalid keys from one address in a minute
+ * const monitor = createUsageMonitor({
+ *   onAlert,
+ *   invalidKeyBurst: burst,
+ *   newAddressesSpike: { windowMs: 600_000 }, // threshold stays 10
+ * });
+ * ```
+ */
 export interface UsageThreshold {
   /** Events per window that raise the alert: a whole number ≥ 1. */
   threshold?: number | undefined;
@@ -22,7 +35,21 @@ export interface UsageThreshold {
   windowMs?: number | undefined;
 }
 
-/** Options of {@link createUsageMonitor}. Checked once; a bad one throws `INVALID_OPTIONS` naming it. */
+/**
+ * Options of {@link createUsageMonitor}. Checked once; a bad one throws `INVALID_OPTIONS` naming it.
+ *
+ * @example
+ * ```ts
+ * import { createUsageMonitor, type UsageMonitorOptions } from "@fluenzr/api-keys";
+ * const options: UsageMonitorOptions = {
+ *   onAlert: (alert) => console.warn(alert.message),
+ *   dormantKeyUsed: { afterMs: 90 * 864e5 }, // default 30 days
+ *   newAddressesSpike: false,                // off
+ *   cooldownMs: 3600_000,                    // default 900 000 (15 min)
+ * };
+ * const monitor = createUsageMonitor(options); // a bad option throws INVALID_OPTIONS naming it
+ * ```
+ */
 export interface UsageMonitorOptions {
   /** Called with each alert. Errors it throws (or promises it rejects) are ignored. */
   onAlert: (alert: UsageAlert) => void;
@@ -62,7 +89,17 @@ export interface UsageMonitorOptions {
     | undefined;
 }
 
-/** Sizes of the monitor's maps and its counters, to watch its memory. */
+/**
+ * Sizes of the monitor's maps and its counters, to watch its memory.
+ *
+ * @example
+ * ```ts
+ * import type { UsageMonitorStats } from "@fluenzr/api-keys";
+ * const stats: UsageMonitorStats = monitor.stats();
+ * metrics.gauge("api_keys.monitor.keys", stats.keys); // at most limits.keys (default 10 000)
+ * metrics.gauge("api_keys.monitor.alerts", stats.alerts); // since creation; stats.suppressed: held back
+ * ```
+ */
 export interface UsageMonitorStats {
   readonly addresses: number;
   readonly keys: number;
@@ -76,7 +113,18 @@ export interface UsageMonitorStats {
   readonly suppressed: number;
 }
 
-/** The monitor. Its methods are bound: pass `monitor.record` as `onEvent` directly. */
+/**
+ * The monitor. Its methods are bound: pass `monitor.record` as `onEvent` directly.
+ *
+ * @example
+ * ```ts
+ * import { createApiKeyAuth, createUsageMonitor, type UsageMonitor } from "@fluenzr/api-keys";
+ * const monitor: UsageMonitor = createUsageMonitor({ onAlert: (alert) => console.warn(alert.message) });
+ * const auth = createApiKeyAuth({ store, onEvent: monitor.record }); // bound: pass it as is
+ * monitor.prime(await manager.list({ accountId: "acc_1" })); // after a restart: dormancy is known at once
+ * monitor.lastSeen("key_8Jd…"); // the last request seen with it, accepted or refused, or null
+ * ```
+ */
 export interface UsageMonitor {
   /** Take one authenticator event. Never throws. */
   record(event: ApiKeyAuthEvent): void;

@@ -13,6 +13,15 @@
  *   environment) from one address within a window: guessing, or a badly broken client;
  * - `new_addresses_spike`: a key suddenly accepted from many addresses it was not seen from before;
  * - `dormant_key_used`: a key accepted again after a long time without use.
+ *
+ * @example
+ * ```ts
+ * import { createUsageMonitor, type UsageAlertType } from "@fluenzr/api-keys";
+ * const paging: ReadonlySet<UsageAlertType> = new Set(["revoked_key_used", "new_addresses_spike"]);
+ * const monitor = createUsageMonitor({
+ *   onAlert: (alert) => (paging.has(alert.type) ? pager.page(alert.message) : console.warn(alert.message)),
+ * });
+ * ```
  */
 export type UsageAlertType =
   | "revoked_key_used"
@@ -21,7 +30,19 @@ export type UsageAlertType =
   | "new_addresses_spike"
   | "dormant_key_used";
 
-/** One alert. Names the key by id and hint, never by the key itself. */
+/**
+ * One alert. Names the key by id and hint, never by the key itself.
+ *
+ * @example
+ * ```ts
+ * import { createUsageMonitor, type UsageAlert } from "@fluenzr/api-keys";
+ * async function notify(alert: UsageAlert): Promise<void> {
+ *   // alert.message: "Revoked API key flz_sk_prod_…Xy4z (key_8Jd…) was presented from 203.0.113.9"
+ *   await chat.post(`${alert.type}: ${alert.message}`, { keyId: alert.keyId, addresses: alert.addresses });
+ * }
+ * const monitor = createUsageMonitor({ onAlert: notify }); // a rejection is ignored
+ * ```
+ */
 export interface UsageAlert {
   readonly type: UsageAlertType;
   /** One line for a human, e.g. for a log or a chat message. Contains no key. */

@@ -6,10 +6,32 @@
  */
 import { ApiKeyError } from "../errors.js";
 
-/** What a key may do. `read-only` keys are limited to GET, HEAD and OPTIONS. */
+/**
+ * What a key may do. `read-only` keys are limited to GET, HEAD and OPTIONS.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyPermissions } from "@fluenzr/api-keys";
+ * const permissions: ApiKeyPermissions = body.readOnly ? "read-only" : "all";
+ * await manager.create({ accountId: "acc_1", actor, name: "Dashboard", permissions }); // read-only: GET, HEAD, OPTIONS
+ * ```
+ */
 export type ApiKeyPermissions = "all" | "read-only";
 
-/** A stored key. Never holds the plaintext: only its hash and a display hint. */
+/**
+ * A stored key. Never holds the plaintext: only its hash and a display hint.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyRecord } from "@fluenzr/api-keys";
+ * const { record } = await manager.create({ accountId: "acc_1", actor, name: "Production", environment: "prod" });
+ * // { id: "key_…", accountId: "acc_1", name: "Production", hint: "flz_sk_prod_…Xy4z",
+ * //   hash: "sha256:<64 hex>" (with a pepper "hmac-sha256:1:<64 hex>"), environment: "prod",
+ * //   permissions: "all", createdAt: Date, createdBy: "usr_1", lastUsedAt: null, revokedAt: null,
+ * //   revokedReason: null, expiresAt: null, rotatedFromId: null, metadata: null }
+ * const stored: ApiKeyRecord | null = await store.getById(record.id); // a copy: changing it changes nothing
+ * ```
+ */
 export interface ApiKeyRecord {
   /** Public identifier, e.g. `key_…`. Safe to log and show. */
   id: string;
@@ -41,19 +63,49 @@ export interface ApiKeyRecord {
   metadata: Record<string, unknown> | null;
 }
 
-/** One entry of a last-used batch. */
+/**
+ * One entry of a last-used batch.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyUsage } from "@fluenzr/api-keys";
+ * // The authenticator writes last-used times in batches like this one:
+ * const batch: ApiKeyUsage[] = [{ id: "key_8Jd…", lastUsedAt: new Date() }];
+ * await store.recordUsage(batch); // never moves a time back; unknown ids are ignored
+ * ```
+ */
 export interface ApiKeyUsage {
   readonly id: string;
   readonly lastUsedAt: Date;
 }
 
-/** A revocation announced by a store, for cache invalidation across servers. */
+/**
+ * A revocation announced by a store, for cache invalidation across servers.
+ *
+ * @example
+ * ```ts
+ * import type { ApiKeyRevocation } from "@fluenzr/api-keys";
+ * // Your own cache of records by hash, emptied of a key as soon as any server revokes it:
+ * const unsubscribe = store.subscribeRevocations?.((revocation: ApiKeyRevocation) => cache.delete(revocation.hash));
+ * unsubscribe?.(); // on shutdown
+ * ```
+ */
 export interface ApiKeyRevocation {
   readonly id: string;
   readonly hash: string;
 }
 
-/** Options of {@link KeyStore.revoke}. */
+/**
+ * Options of {@link KeyStore.revoke}.
+ *
+ * @example
+ * ```ts
+ * import type { RevokeOptions } from "@fluenzr/api-keys";
+ * const options: RevokeOptions = { at: new Date("2027-01-01T00:00:00Z"), reason: "contract ended" }; // default: now, "revoked"
+ * const record = await store.revoke(id, options); // the record as stored, or null for an unknown id
+ * record?.revokedAt; // 2027-01-01, unless an earlier revocation was stored: that one is kept
+ * ```
+ */
 export interface RevokeOptions {
   /**
    * When the key stops working. Default: now. May be in the future (a rotation's grace). Must be

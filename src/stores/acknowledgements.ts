@@ -112,7 +112,19 @@ export function parseConfirmationRequest(payload: string | undefined): string | 
   }
 }
 
-/** What {@link UnconfirmedRevocationHandler} is told. */
+/**
+ * What {@link UnconfirmedRevocationHandler} is told.
+ *
+ * @example
+ * ```ts
+ * import { PostgresKeyStore, type UnconfirmedRevocation } from "@fluenzr/api-keys/postgres";
+ * const store = new PostgresKeyStore({
+ *   client,
+ *   onUnconfirmed: (event: UnconfirmedRevocation) => console.error(JSON.stringify(event)),
+ * });
+ * // {"id":"key_…","listeners":["api-2:4121"],"timeoutMs":2000}
+ * ```
+ */
 export interface UnconfirmedRevocation {
   /** The key revoked (its id: safe to log). */
   readonly id: string;
@@ -122,7 +134,18 @@ export interface UnconfirmedRevocation {
   readonly timeoutMs: number;
 }
 
-/** Told when a confirmed revocation timed out; the key is revoked all the same. */
+/**
+ * Told when a confirmed revocation timed out; the key is revoked all the same.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { RedisKeyStore, type UnconfirmedRevocationHandler } from "@fluenzr/api-keys/redis";
+ * const onUnconfirmed: UnconfirmedRevocationHandler = ({ id, listeners, timeoutMs }) =>
+ *   console.error(`key ${id} revoked, not confirmed within ${timeoutMs} ms by ${listeners.join(", ")}`);
+ * const store = new RedisKeyStore({ client: new Redis(process.env.REDIS_URL!), onUnconfirmed });
+ * ```
+ */
 export type UnconfirmedRevocationHandler = (event: UnconfirmedRevocation) => void;
 
 /** Default handler: a warning naming the silent processes (and the key id, never the key). @internal */

@@ -9,7 +9,20 @@ import { hashApiKey } from "../hash/hash-api-key.js";
 import type { ApiKeyRecord, ApiKeyRevocation, KeyStore } from "../store/key-store.js";
 import { testRunner, type TestRunner } from "./test-runner.js";
 
-/** Options of {@link runKeyStoreConformance}. */
+/**
+ * Options of {@link runKeyStoreConformance}.
+ *
+ * @example
+ * ```ts
+ * import { runKeyStoreConformance, type KeyStoreConformanceOptions } from "@fluenzr/api-keys/testing";
+ * const options: KeyStoreConformanceOptions = {
+ *   strictInput: true, // also the input checks this package's stores make
+ *   rotationRules: true, // and their rotation rules
+ *   teardown: (store) => (store as MyStore).close(),
+ * };
+ * runKeyStoreConformance("MyStore", () => new MyStore(process.env.DATABASE_URL), options);
+ * ```
+ */
 export interface KeyStoreConformanceOptions {
   /** Called after each test with the store it used (close connections here). */
   teardown?: ((store: KeyStore) => void | Promise<void>) | undefined;

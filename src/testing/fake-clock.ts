@@ -4,7 +4,18 @@
 import { ApiKeyError } from "../errors.js";
 import { validTime } from "../store/key-store.js";
 
-/** A clock you move by hand. Pass it as `clock` to the authenticator, manager or monitor. */
+/**
+ * A clock you move by hand. Pass it as `clock` to the authenticator, manager or monitor.
+ *
+ * @example
+ * ```ts
+ * import { createFakeClock, type FakeClock } from "@fluenzr/api-keys/testing";
+ * const clock: FakeClock = createFakeClock(new Date("2025-01-01T00:00:00Z"));
+ * clock.advance(60_000);
+ * new Date(clock.now()).toISOString(); // "2025-01-01T00:01:00.000Z"
+ * clock.set(new Date("2026-01-01T00:00:00Z")); // a jump: a year later
+ * ```
+ */
 export interface FakeClock {
   /** Current time in ms since the epoch. */
   now(): number;

@@ -7,7 +7,18 @@ import { checkOptionNames, invalidOption } from "../../errors.js";
 import { PostgresKeyStore } from "./postgres-key-store.js";
 import type { PGliteLike } from "./sql-client.js";
 
-/** Options of {@link openPGliteKeyStore}. */
+/**
+ * Options of {@link openPGliteKeyStore}.
+ *
+ * @example
+ * ```ts
+ * import { openPGliteKeyStore, type OpenPGliteKeyStoreOptions } from "@fluenzr/api-keys/postgres";
+ * const options: OpenPGliteKeyStoreOptions = process.env.NODE_ENV === "test"
+ *   ? {} // in memory, gone at exit
+ *   : { dataDir: "./.data/api-keys" }; // created if missing, kept across restarts
+ * const { store, close } = await openPGliteKeyStore(options);
+ * ```
+ */
 export interface OpenPGliteKeyStoreOptions {
   /** Folder that holds the database (created if missing). Omitted: in memory, gone at exit. */
   dataDir?: string | undefined;
@@ -17,7 +28,19 @@ export interface OpenPGliteKeyStoreOptions {
   schema?: string | undefined;
 }
 
-/** An opened embedded store. */
+/**
+ * An opened embedded store.
+ *
+ * @example
+ * ```ts
+ * import { openPGliteKeyStore, type OpenedPGliteKeyStore } from "@fluenzr/api-keys/postgres";
+ * import { createApiKeyAuth } from "@fluenzr/api-keys";
+ * const opened: OpenedPGliteKeyStore = await openPGliteKeyStore({ dataDir: "./.data/api-keys" });
+ * await opened.db.query("CREATE TABLE IF NOT EXISTS notes (body text)"); // your own tables, same database
+ * const auth = createApiKeyAuth({ store: opened.store });
+ * process.on("SIGTERM", () => void auth.close().then(opened.close));
+ * ```
+ */
 export interface OpenedPGliteKeyStore {
   /** The store, migrated. */
   readonly store: PostgresKeyStore;

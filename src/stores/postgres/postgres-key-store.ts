@@ -43,7 +43,21 @@ import {
   type SqlQueryable,
 } from "./sql-client.js";
 
-/** Options of {@link PostgresKeyStore}. */
+/**
+ * Options of {@link PostgresKeyStore}.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { PostgresKeyStore, type PostgresKeyStoreOptions } from "@fluenzr/api-keys/postgres";
+ * const options: PostgresKeyStoreOptions = {
+ *   client: new pg.Pool({ connectionString: process.env.DATABASE_URL }),
+ *   table: "service_keys", // NOTIFY channel "service_keys_revoked"
+ *   confirmTimeoutMs: 5_000, // revoke() waits up to 5 s for every cache to drop the key
+ * };
+ * const store = new PostgresKeyStore(options);
+ * ```
+ */
 export interface PostgresKeyStoreOptions {
   /** A `pg` Pool (`new Pool({ connectionString })`) or a PGlite instance (`new PGlite("./data")`). */
   client: PostgresClient;
@@ -67,7 +81,16 @@ export interface PostgresKeyStoreOptions {
   onUnconfirmed?: UnconfirmedRevocationHandler | undefined;
 }
 
-/** What {@link PostgresKeyStore.migrate} did. */
+/**
+ * What {@link PostgresKeyStore.migrate} did.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresMigrationResult } from "@fluenzr/api-keys/postgres";
+ * const result: PostgresMigrationResult = await store.migrate();
+ * // a new database: { applied: [1, 2], version: 2 }; every start after: { applied: [], version: 2 }
+ * ```
+ */
 export interface PostgresMigrationResult {
   /** Versions applied by this call (empty when the schema was already current). */
   readonly applied: readonly number[];

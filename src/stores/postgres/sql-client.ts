@@ -8,17 +8,49 @@
  */
 import { invalidOption } from "../../errors.js";
 
-/** Rows as both clients return them (pg: `rows`, `rowCount`; PGlite: `rows`, `affectedRows`). */
+/**
+ * Rows as both clients return them (pg: `rows`, `rowCount`; PGlite: `rows`, `affectedRows`).
+ *
+ * @example
+ * ```ts
+ * import type { SqlResult } from "@fluenzr/api-keys/postgres";
+ * const result: SqlResult = await store.client.query("SELECT 1 AS one");
+ * result.rows; // [{ one: 1 }]
+ * ```
+ */
 export interface SqlResult {
   rows: unknown[];
 }
 
-/** Anything with pg's `query(text, values)`. */
+/**
+ * Anything with pg's `query(text, values)`.
+ *
+ * @example
+ * ```ts
+ * import type { SqlQueryable } from "@fluenzr/api-keys/postgres";
+ * // A pg Pool or PoolClient, a PGlite instance or a PGlite transaction: any of them fits.
+ * async function keyCount(db: SqlQueryable, accountId: string): Promise<number> {
+ *   const { rows } = await db.query("SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1", [accountId]);
+ *   return (rows[0] as { n: number }).n;
+ * }
+ * ```
+ */
 export interface SqlQueryable {
   query(text: string, values?: unknown[]): Promise<SqlResult>;
 }
 
-/** The parts of a `pg` PoolClient the store uses. */
+/**
+ * The parts of a `pg` PoolClient the store uses.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import type { PgPoolClientLike } from "@fluenzr/api-keys/postgres";
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const conn: PgPoolClientLike = await pool.connect(); // a pg PoolClient is one
+ * try { await conn.query("SELECT 1"); } finally { conn.release(); }
+ * ```
+ */
 export interface PgPoolClientLike extends SqlQueryable {
   release(error?: Error | boolean): void;
   on(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
@@ -29,19 +61,51 @@ export interface PgPoolClientLike extends SqlQueryable {
   removeListener(event: "end", listener: () => void): unknown;
 }
 
-/** The parts of a `pg` Pool the store uses. */
+/**
+ * The parts of a `pg` Pool the store uses.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import type { PgPoolLike } from "@fluenzr/api-keys/postgres";
+ * const pool: PgPoolLike = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * pool.totalCount; // 0: connections open on first use
+ * ```
+ */
 export interface PgPoolLike extends SqlQueryable {
   connect(): Promise<PgPoolClientLike>;
   readonly totalCount: number;
 }
 
-/** The parts of a PGlite instance the store uses. */
+/**
+ * The parts of a PGlite instance the store uses.
+ *
+ * @example
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import type { PGliteLike } from "@fluenzr/api-keys/postgres";
+ * const db: PGliteLike = await PGlite.create("./.data/api-keys");
+ * const { rows } = await db.query("SELECT 1 AS one"); // rows: [{ one: 1 }]
+ * ```
+ */
 export interface PGliteLike extends SqlQueryable {
   listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
   transaction<T>(callback: (tx: SqlQueryable) => Promise<T>): Promise<T>;
 }
 
-/** A `pg` Pool or a PGlite instance. */
+/**
+ * A `pg` Pool or a PGlite instance.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { PostgresKeyStore, type PostgresClient } from "@fluenzr/api-keys/postgres";
+ * const url = process.env.DATABASE_URL; // a server in production, embedded otherwise
+ * const client: PostgresClient = url ? new pg.Pool({ connectionString: url }) : await PGlite.create();
+ * const store = new PostgresKeyStore({ client });
+ * ```
+ */
 export type PostgresClient = PgPoolLike | PGliteLike;
 
 /** @internal */

@@ -36,7 +36,21 @@ import { toRecord, type StoredFields } from "./record-hash.js";
 import { RevocationSubscriber } from "./revocation-subscriber.js";
 import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, RECORD_USAGE, REVOKE } from "./scripts.js";
 
-/** Options of {@link RedisKeyStore}. */
+/**
+ * Options of {@link RedisKeyStore}.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { RedisKeyStore, type RedisKeyStoreOptions } from "@fluenzr/api-keys/redis";
+ * const options: RedisKeyStoreOptions = {
+ *   client: new Redis(process.env.REDIS_URL!), // without ioredis' keyPrefix: use `prefix`
+ *   prefix: "myapp:apikeys:", // revocations on "myapp:apikeys:revoked"
+ *   confirmTimeoutMs: 5_000, // revoke() waits up to 5 s for every cache to drop the key
+ * };
+ * const store = new RedisKeyStore(options);
+ * ```
+ */
 export interface RedisKeyStoreOptions {
   /**
    * An ioredis client (`new Redis(process.env.REDIS_URL)`). Revocations are heard on a `duplicate()` of it.
