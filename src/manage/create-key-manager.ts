@@ -587,7 +587,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const createdBy = ctx.requireAdmin(input.actor);
       const accountId = ctx.requireAccountId(input.accountId);
       await ctx.requireApiPlan(accountId);
-      refuseUnknownFields(given, CREATE_FIELDS, ctx.format.head);
+      refuseUnknownFields(input, ctx.format.head);
       const fields = parseCreateInput(ctx, input);
       const { key, record } = ctx.newRecord({
         accountId,
@@ -599,8 +599,9 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       return { key, record };
     }),
     list: answering(async (input: { accountId: string }) => {
-      const accountId = ctx.requireAccountId(readInput(input, ["accountId"])["accountId"]);
-      refuseUnknownFields(input, ["accountId"], ctx.format.head);
+      const read = readInput(input, ["accountId"]);
+      const accountId = ctx.requireAccountId(read["accountId"]);
+      refuseUnknownFields(read, ctx.format.head);
       const records = await ctx.store.listByAccount(accountId);
       return records.map((r) => ctx.toItem(r));
     }),
@@ -609,7 +610,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const input = readInput(given, ["accountId", "actor", "id"]);
       ctx.requireAdmin(input["actor"]);
       const accountId = ctx.requireAccountId(input["accountId"]);
-      refuseUnknownFields(given, ["accountId", "actor", "id"], ctx.format.head);
+      refuseUnknownFields(input, ctx.format.head);
       const record = await ctx.findOwned(accountId, input["id"]);
       const revoked = await ctx.store.revoke(record.id, { at: new Date(ctx.clock.now()), reason: "revoked" });
       if (revoked === null) throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });

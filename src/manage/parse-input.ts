@@ -17,9 +17,20 @@ export function fieldError(field: string, problem: string): ApiKeyError {
 /** What a field whose getter (or Proxy trap) threw reads as: every check refuses it (403 or 400). @internal */
 export const UNREADABLE: unique symbol = Symbol("unreadable field");
 
+/** Where {@link readInput} keeps what it found besides the fields (not enumerable: zod never sees it). */
+const EXTRA: unique symbol = Symbol("fields the method does not know");
+
+/** A field the method does not know, as {@link readInput} found it: its name, or the input could not be listed. */
+interface Extra {
+  readonly fields: readonly string[];
+  readonly name: string | typeof UNREADABLE;
+}
+
 /**
  * The fields of a management input, each read once; a field whose reading throws is
- * {@link UNREADABLE}. Not an object: every field `undefined` (the callers refuse that). @internal
+ * {@link UNREADABLE}. Not an object: every field `undefined` (the callers refuse that). The first
+ * field the method does not know is kept aside for {@link refuseUnknownFields}, which the caller
+ * runs after its administrator check. @internal
  */
 export function readInput(input: unknown, fields: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -31,6 +42,13 @@ export function readInput(input: unknown, fields: readonly string[]): Record<str
       out[field] = UNREADABLE;
     }
   }
+  let name: string | typeof UNREADABLE | undefined;
+  try {
+    name = Object.keys(input).find((key) => !fields.includes(key));
+  } catch {
+    name = UNREADABLE;
+  }
+  if (name !== undefined) Object.defineProperty(out, EXTRA, { value: { fields, name } satisfies Extra });
   return out;
 }
 
@@ -38,25 +56,19 @@ export function readInput(input: unknown, fields: readonly string[]): Record<str
 const NAMEABLE_FIELD = /^[A-Za-z][A-Za-z0-9_]{0,29}$/;
 
 /**
- * Refuse a field the method does not know (400 `VALIDATION_ERROR`): a misspelt
- * `permission: "read-only"` or `gracePeriod` would otherwise be dropped, and the key made with
- * the default (all permissions, no grace) instead. The field is named when its name is short and
- * plain and holds no key head; otherwise the error names `input`. Called after the administrator
- * check, like every other field check. @internal
+ * Refuse a field the method does not know, found by {@link readInput} (400 `VALIDATION_ERROR`):
+ * a misspelt `permission: "read-only"` or `gracePeriod` would otherwise be dropped, and the key
+ * made with the default (all permissions, no grace) instead. The field is named when its name is
+ * short and plain and holds no key head; otherwise the error names `input`. Called after the
+ * administrator check, like every other field check. @internal
  */
-export function refuseUnknownFields(input: unknown, fields: readonly string[], head: string): void {
-  if (typeof input !== "object" || input === null) return;
-  let names: string[];
-  try {
-    names = Object.keys(input);
-  } catch {
-    throw fieldError("input", "could not be read");
-  }
-  for (const name of names) {
-    if (fields.includes(name)) continue;
-    const shown = NAMEABLE_FIELD.test(name) && !name.includes(head) ? name : null;
-    throw fieldError(shown ?? "input", `${shown === null ? "a field is not one of" : "unknown field, expected one of"} ${fields.join(", ")}`);
-  }
+export function refuseUnknownFields(read: object, head: string): void {
+  const extra = (read as { [EXTRA]?: Extra })[EXTRA];
+  if (extra === undefined) return;
+  if (extra.name === UNREADABLE) throw fieldError("input", "could not be read");
+  const shown = NAMEABLE_FIELD.test(extra.name) && !extra.name.includes(head) ? extra.name : null;
+  const expected = extra.fields.join(", ");
+  throw fieldError(shown ?? "input", shown === null ? `a field is not one of ${expected}` : `unknown field, expected one of ${expected}`);
 }
 
 /** Parse `input` with `schema`, or throw naming the first refused field. @internal */

@@ -173,7 +173,7 @@ export async function rotateApiKey(ctx: ManagerContext, given: RotateApiKeyInput
   const createdBy = ctx.requireAdmin(input.actor);
   const accountId = ctx.requireAccountId(input.accountId);
   await ctx.requireApiPlan(accountId);
-  refuseUnknownFields(given, ["accountId", "actor", "id", "gracePeriodMs", "expiresAt"], ctx.format.head);
+  refuseUnknownFields(input, ctx.format.head);
   const fields = parseInput(rotateSchema, input);
 
   let busy = inFlight.get(ctx);

@@ -75,7 +75,7 @@ export async function rotationStatus(ctx: ManagerContext, given: RotationStatusI
   if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
   const input = readInput(given, ["accountId", "id"]) as unknown as RotationStatusInput;
   const accountId = ctx.requireAccountId(input.accountId);
-  refuseUnknownFields(given, ["accountId", "id"], ctx.format.head);
+  refuseUnknownFields(input, ctx.format.head);
   const { id } = parseInput(statusSchema, input);
   const old = await ctx.findOwned(accountId, id);
   const successors = (await ctx.store.listByAccount(accountId)).filter((r) => r.rotatedFromId === old.id);

@@ -36,7 +36,7 @@ export async function unusedApiKeys(ctx: ManagerContext, given: UnusedApiKeysInp
   if (typeof given !== "object" || given === null) throw fieldError("input", "an object is required");
   const input = readInput(given, ["accountId", "since"]) as unknown as UnusedApiKeysInput;
   const accountId = ctx.requireAccountId(input.accountId);
-  refuseUnknownFields(given, ["accountId", "since"], ctx.format.head);
+  refuseUnknownFields(input, ctx.format.head);
   const { since } = parseInput(unusedSchema, input);
   if (since !== undefined && since.getTime() > ctx.clock.now()) {
     throw fieldError("since", "must not be in the future");
