@@ -39,7 +39,7 @@ function isAlnum(c: number): boolean {
  */
 export function redactKeys(text: string, format: KeyFormat): string {
   const scanned = scannedPart(text, KEY_CHAR);
-  return keptPart(redactBodies(redactHeads(scanned, format.head), format), scanned.length < text.length);
+  return keptPart(redacted(scanned, format), scanned.length < text.length);
 }
 
 /**
@@ -53,6 +53,11 @@ function scannedPart(text: string, keyChar: RegExp): string {
   let end = MAX_SCANNED;
   while (end > 0 && keyChar.test(text.charAt(end - 1))) end--;
   return text.slice(0, end);
+}
+
+/** Every key in `text` replaced: by its head, then by its checksummed body. */
+function redacted(text: string, format: KeyFormat): string {
+  return redactBodies(redactHeads(text, format.head), format);
 }
 
 /** At most {@link MAX_EVENT_TEXT} characters, ending with "…" if anything was cut. */
@@ -122,7 +127,7 @@ export function eventPath(target: string, format: KeyFormat): string {
   for (let round = 0; round < 2 && decoded.includes("%25"); round++) decoded = decodeUnreserved(decoded.replaceAll("%25", "%"));
   // Cut only if the path itself ran into the cut (a long query string is dropped anyway).
   const cut = scanned.length < target.length && end === path.length;
-  return keptPart(redactBodies(redactHeads(decoded, format.head), format), cut);
+  return keptPart(redacted(decoded, format), cut);
 }
 
 /** Value of a hex digit's char code, or -1. */

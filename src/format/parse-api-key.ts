@@ -134,7 +134,6 @@ export function keyCheckOf(format: KeyFormat): KeyCheck {
   const tags = format.environments.map((tag) => Array.from(tag, (c) => c.charCodeAt(0)));
   const states = format.crcStateList.slice();
   const checksum = format.checksum;
-  const table = crcTable();
   return (input, start) => {
     const length = input.length;
     if (length - start > MAX_KEY_LENGTH) return TOO_LONG;
@@ -175,23 +174,37 @@ export function keyCheckOf(format: KeyFormat): KeyCheck {
     // One pass over the body: the CRC continued from the state the format precomputed for its
     // head and environment (it covers everything before the last 6 characters), then the last 6
     // read back as a number. A character that is no base62 digit makes the number negative.
-    const split = length - CHECKSUM_LENGTH;
-    let crc = states[environment + 1] as number;
-    for (let i = bodyStart; i < split; i++) {
-      const c = input.charCodeAt(i);
-      bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
-      crc = (table[(crc ^ c) & 0xff] as number) ^ (crc >>> 8);
-    }
-    let digits = 0;
-    for (let i = split; i < length; i++) {
-      const c = input.charCodeAt(i);
-      const d = DIGIT_VALUES[c & 0xff] as number;
-      bad |= (c >> 8) | (d >>> 31);
-      digits = digits * 62 + d;
-    }
-    if (bad !== 0) return CHARSET;
-    return digits === crc32Final(crc) ? environment : CHECKSUM;
+    const body = checksummedBody(input, bodyStart, states[environment + 1] as number);
+    return body === 0 ? environment : body;
   };
+}
+
+/**
+ * The 32-character body at `text[at]` checked against the CRC state its head (and tag) left:
+ * 0 if it is one, {@link CHARSET} for a character that is not alphanumeric, {@link CHECKSUM} if
+ * its last 6 characters do not spell the CRC of what comes before. One pass: every character is
+ * read once, and the character set is checked without a branch per character.
+ */
+function checksummedBody(text: string, at: number, state: number): number {
+  const table = crcTable();
+  const split = at + BODY_LENGTH - CHECKSUM_LENGTH;
+  let bad = 0;
+  let crc = state;
+  for (let i = at; i < split; i++) {
+    const c = text.charCodeAt(i);
+    bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
+    crc = (table[(crc ^ c) & 0xff] as number) ^ (crc >>> 8);
+  }
+  // A character that is no base62 digit makes the number negative.
+  let digits = 0;
+  for (let i = split; i < at + BODY_LENGTH; i++) {
+    const c = text.charCodeAt(i);
+    const d = DIGIT_VALUES[c & 0xff] as number;
+    bad |= (c >> 8) | (d >>> 31);
+    digits = digits * 62 + d;
+  }
+  if (bad !== 0) return CHARSET;
+  return digits === crc32Final(crc) ? 0 : CHECKSUM;
 }
 
 /**
@@ -203,26 +216,10 @@ export function keyCheckOf(format: KeyFormat): KeyCheck {
  */
 export function isKeyBodyAt(text: string, at: number, format: KeyFormat): boolean {
   if (!format.checksum || at < 0 || at + BODY_LENGTH > text.length) return false;
-  const split = at + BODY_LENGTH - CHECKSUM_LENGTH;
-  let bad = 0;
-  let digits = 0;
-  for (let i = split; i < at + BODY_LENGTH; i++) {
-    const c = text.charCodeAt(i);
-    const d = DIGIT_VALUES[c & 0xff] as number;
-    bad |= (c >> 8) | (d >>> 31);
-    digits = digits * 62 + d;
-  }
-  for (let i = at; i < split; i++) {
-    const c = text.charCodeAt(i);
-    bad |= (NOT_ALNUM[c & 0xff] as number) | (c >> 8);
-  }
-  // Six digits can spell more than any CRC-32: such a run is no key, whatever comes before.
-  if (bad !== 0 || digits > 0xffffffff) return false;
-  const table = crcTable();
+  // Under each environment's CRC state in turn; a bad character settles it at the first.
   for (const state of format.crcStateList) {
-    let crc = state;
-    for (let i = at; i < split; i++) crc = (table[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
-    if (crc32Final(crc) === digits) return true;
+    const body = checksummedBody(text, at, state);
+    if (body !== CHECKSUM) return body === 0;
   }
   return false;
 }
