@@ -1,5 +1,5 @@
 /**
- * The Authorization header grammar (DESIGN §5, RFC 6750 §2.1): `Bearer` in any letter case, one
+ * The Authorization header grammar (RFC 6750 §2.1): `Bearer` in any letter case, one
  * or more spaces (0x20 only), then one b64token, and nothing else on the line.
  *
  * @module

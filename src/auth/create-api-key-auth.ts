@@ -1,5 +1,5 @@
 /**
- * The request path (DESIGN §5): header syntax → key format and checksum → hash → store lookup →
+ * The request path (docs/authenticator.md): header syntax → key format and checksum → hash → store lookup →
  * revoked / expired / wrong environment → account plan → permission. Each step is cheaper than
  * the next, and any error, rejection or timeout on the way gives 503: it fails closed.
  *

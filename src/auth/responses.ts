@@ -1,5 +1,5 @@
 /**
- * The failure results of the request path (DESIGN §5), built once per authenticator and frozen.
+ * The failure results of the request path (the status table in docs/authenticator.md), built once per authenticator and frozen.
  *
  * @module
  */

@@ -7,7 +7,7 @@ import type { ApiKeyRecord } from "../store/key-store.js";
 
 /**
  * How far this server's clock may run behind the clock of the process that revoked a key while
- * the revocation still holds at once here (DESIGN §9: no server accepts a key after `revoke()`
+ * the revocation still holds at once here (no server accepts a key after `revoke()`
  * resolves). A rotation's grace (`revokedReason` `"rotated"`) ends exactly at its time; any other
  * revocation is in force from up to this long before its recorded time. @internal
  */

@@ -1,5 +1,5 @@
 /**
- * Last-used writes, coalesced (DESIGN §8): a request only notes the time in a map; one unref'd
+ * Last-used writes, coalesced: a request only notes the time in a map; one unref'd
  * timer writes the batch at most once per interval, so each key gets at most one store write per
  * interval per process, and no request waits for it.
  *

@@ -1,5 +1,5 @@
 /**
- * The verification cache (DESIGN §5, the "(cache)" step): answers repeated lookups of the same
+ * The verification cache (the "(cache)" step of the request path, docs/verification-cache.md): answers repeated lookups of the same
  * hash from process memory, so most requests never reach the store, while a revocation made on
  * any server still takes effect within the announcement's delivery time.
  *
@@ -150,7 +150,7 @@ export class VerificationCache {
     // dropped it: announcements do that when the channel is up. A store without them never says,
     // so its answer (maybe read before a revocation committed) is shared only within the
     // staleness the user accepted, none by default: else a request sent after revoke() resolved
-    // could pass on it (DESIGN §9).
+    // could pass on it.
     if (pending !== undefined && (this.state === "up" || (this.staleOk && now < pending.startedAt + this.positiveTtlMs))) {
       return pending.answer;
     }

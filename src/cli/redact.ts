@@ -6,7 +6,7 @@
 import { BODY_LENGTH, type KeyFormat } from "../index.js";
 
 // A run of 20+ alphanumerics, or anything shaped like `<tag>_<tag>_`, may be (part of) a key or
-// another secret: such input is described, never repeated (DESIGN §9: no output carries a key).
+// another secret: such input is described, never repeated (no output carries a key).
 const SECRET_LIKE = /[A-Za-z0-9]{20,}|[a-z][a-z0-9]*_[a-z][a-z0-9]*_/;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The key format: `<prefix>_<type>_[<env>_]<body>` (DESIGN §3).
+ * The key format: `<prefix>_<type>_[<env>_]<body>` (docs/key-format.md).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Hashing keys for storage (DESIGN §4): `sha256:<hex>`, or `hmac-sha256:<version>:<hex>` with a
+ * Hashing keys for storage (docs/hashing-and-storage.md): `sha256:<hex>`, or `hmac-sha256:<version>:<hex>` with a
  * server-side pepper. The stored value names its scheme and pepper version, so peppers can rotate.
  *
  * @module

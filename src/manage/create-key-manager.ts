@@ -1,5 +1,5 @@
 /**
- * Key management for a "Settings > API" page (DESIGN §7): create (shown once), list, revoke,
+ * Key management for a "Settings > API" page (docs/key-management.md): create (shown once), list, revoke,
  * rotate (with a grace period), rotation status and unused keys.
  * Failures reject with an `ApiKeyError` carrying `status`, `code` and the envelope `body`; a
  * failing store or plan lookup is 503 `SERVICE_UNAVAILABLE` (see `store-failure.ts`).
@@ -486,7 +486,7 @@ export function parseCreateInput(
   const name = rawName.trim();
   if (name.length === 0 || [...name].length > 100 || !PRINTABLE.test(name))
     throw validationError("name", "must be 1 to 100 printable characters");
-  // A key pasted as the name would be stored in plaintext (DESIGN §9). The error does not echo it.
+  // A key pasted as the name would be stored in plaintext. The error does not echo it.
   if (name.includes(ctx.format.head)) throw validationError("name", `must not contain an API key (text starting with ${ctx.format.head})`);
   const env: unknown = input.environment;
   if (env !== undefined && env !== null && (typeof env !== "string" || !ctx.format.environments.includes(env)))

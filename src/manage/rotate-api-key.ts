@@ -1,11 +1,11 @@
 /**
- * Rotation (spec "Key rotation", DESIGN §7): generate a new key with the old one's settings, keep
+ * Rotation (docs/key-management.md): generate a new key with the old one's settings, keep
  * the old one working for a grace period, then it stops by itself. The grace is a revocation
  * scheduled in the future (`store.revoke(id, { at: now + grace, reason: "rotated" })`): stores keep
  * the earliest revocation time, so an administrator's later revoke can only cut the grace short.
  *
  * A key that already stopped working (revoked by `revoke`, or expired) can be replaced as well
- * (DESIGN §10 revokes, then rotates): the new key gets its settings and the old record is left
+ * (revoke, then rotate): the new key gets its settings and the old record is left
  * exactly as it is, so its revocation time never moves. A key is replaced at most once: one that
  * was rotated already (it has a successor) is 409 `CONFLICT`.
  *

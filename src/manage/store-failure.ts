@@ -1,5 +1,5 @@
 /**
- * Store failures during management calls (DESIGN §10): whatever the store (or the plan lookup)
+ * Store failures during management calls: whatever the store (or the plan lookup)
  * throws or rejects with comes out of the manager as an `ApiKeyError` carrying `status`, `code`
  * and the envelope `body`, never as a raw driver error and never with the driver's message.
  *

@@ -1,5 +1,5 @@
 /**
- * A usage monitor (DESIGN §8, spec "Monitoring: detect suspicious usage"): it reads the
+ * A usage monitor (detecting suspicious usage): it reads the
  * authenticator's events and raises alerts. Synchronous, no timers, no I/O: each event costs a few
  * map operations. Memory is bounded by fixed windows and capped maps; each alert has a cool-down so
  * one attack gives one alert per key or address per cool-down, not one per request.

@@ -1,5 +1,5 @@
 /**
- * The alerts a usage monitor raises (DESIGN §8, spec "Monitoring" and "In case of compromise").
+ * The alerts a usage monitor raises (see docs/lifecycle for what to do about each).
  *
  * @module
  */

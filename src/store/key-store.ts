@@ -1,5 +1,5 @@
 /**
- * The storage contract (DESIGN §6). Every store this package ships passes the same conformance
+ * The storage contract (docs/custom-key-store.md). Every store this package ships passes the same conformance
  * suite (`runKeyStoreConformance` from `@fluenzr/api-keys/testing`); so must yours.
  *
  * @module

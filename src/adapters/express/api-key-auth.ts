@@ -1,6 +1,6 @@
 /**
  * Express middleware (4 and 5): reads every raw Authorization line, asks the core, and either
- * sets `req.apiKey` and calls `next()`, or answers the envelope itself (DESIGN §5) so no error
+ * sets `req.apiKey` and calls `next()`, or answers the envelope itself so no error
  * handler of the app is needed and no promise is left to Express 4, which would not catch it.
  *
  * @module

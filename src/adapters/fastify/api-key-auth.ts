@@ -1,7 +1,7 @@
 /**
  * Fastify 5 plugin: one hook (`onRequest` by default, so the body of a refused request is never
  * parsed) that reads every raw Authorization line, asks the core, and either decorates
- * `request.apiKey` or answers the envelope (DESIGN §5). Wrapped with fastify-plugin so the hook
+ * `request.apiKey` or answers the envelope. Wrapped with fastify-plugin so the hook
  * applies to the routes of the context that registers it.
  *
  * @module

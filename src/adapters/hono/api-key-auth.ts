@@ -1,6 +1,6 @@
 /**
  * Hono 4 middleware: reads the Authorization line(s), asks the core, and either sets
- * `c.get("apiKey")` or returns the envelope response (DESIGN §5). Web APIs only, so it runs
+ * `c.get("apiKey")` or returns the envelope response. Web APIs only, so it runs
  * wherever Hono runs.
  *
  * @module
@@ -21,7 +21,7 @@ import {
   shouldSkip,
 } from "../shared/request-facts.js";
 
-// Importing this adapter also types `c.get("apiKey")` on a plain `new Hono()` (DESIGN §10's
+// Importing this adapter also types `c.get("apiKey")` on a plain `new Hono()` (the README's
 // one-line form), as Hono's own middleware do: through its ContextVariableMap.
 declare module "hono" {
   interface ContextVariableMap {

@@ -1,5 +1,5 @@
 /**
- * What every adapter hands the core, read the same way whatever the framework (DESIGN §5).
+ * What every adapter hands the core, read the same way whatever the framework.
  * Adapters only translate: these helpers decide nothing about keys.
  *
  * @module

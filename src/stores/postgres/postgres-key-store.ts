@@ -1,5 +1,5 @@
 /**
- * A KeyStore on PostgreSQL (DESIGN §6): a `pg` Pool for a database server, or a PGlite instance
+ * A KeyStore on PostgreSQL: a `pg` Pool for a database server, or a PGlite instance
  * for an embedded one, with the same SQL. Revocation keeps the earliest time in one statement and
  * announces itself with NOTIFY; last used is written in one statement per batch that never moves
  * a time back.

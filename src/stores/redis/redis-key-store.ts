@@ -1,5 +1,5 @@
 /**
- * A KeyStore on Redis (DESIGN §6), over an ioredis client. Layout under the prefix:
+ * A KeyStore on Redis, over an ioredis client. Layout under the prefix:
  * `h:<hash>` a hash with the record (immutable fields as JSON, plus `lastUsedAt`, `revokedAt`,
  * `revokedReason`), `id:<id>` the hash of key `id`, `acct:<accountId>` a sorted set of the
  * account's hashes by creation time. Multi-key changes are Lua scripts: each is one atomic step.
