@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, posix, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { consumerPrograms, coreFlow, honoServeScript, workerdWorker } from "./package-consumers.mjs";
@@ -391,8 +391,23 @@ try {
     for (const must of ["README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/index.cjs", "dist/index.d.ts"]) {
       if (!listed.includes(must)) throw new Error(`missing ${must}`);
     }
-    const stray = listed.filter((p) => /^(src|test|bench|scripts)\//.test(p));
+    const stray = listed.filter((p) => /^(src|test|bench|scripts|docs\/api)\//.test(p));
     if (stray.length) throw new Error(`unexpected files: ${stray.join(", ")}`);
+  });
+
+  step("every relative link of the packed README and guides leads to a file in the tarball (they are read in node_modules and on npm)", () => {
+    const documents = listed.filter((p) => p.endsWith(".md"));
+    if (!listed.includes("LICENSE") || !listed.includes("docs/authenticator.md")) throw new Error("missing LICENSE or docs/");
+    const dead = [];
+    for (const doc of documents) {
+      const text = readFileSync(join(root, doc), "utf8");
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/i.test(target) || target.startsWith("#")) continue;
+        const path = posix.normalize(posix.join(posix.dirname(doc), target.split("#")[0]));
+        if (!listed.includes(path) && !listed.some((p) => p.startsWith(`${path.replace(/\/$/, "")}/`))) dead.push(`${doc} → ${target}`);
+      }
+    }
+    if (dead.length) throw new Error(`links to files not in the package: ${dead.join("; ")}`);
   });
 
   step("the core bundle imports only @noble/hashes and zod (no node: module, no framework, no database client)", () => {

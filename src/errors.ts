@@ -144,6 +144,30 @@ export function isApiKeyError(value: unknown): value is ApiKeyError {
   }
 }
 
+/**
+ * An unknown option's name as it may be repeated in an error: short identifier-like names only.
+ * Anything else (31 characters or more could be a key's body; any key is longer) is described,
+ * not echoed, since a key pasted in the wrong place must not reach logs through the error. @internal
+ */
+export function shownOptionName(name: string): string {
+  return /^[A-Za-z_$][\w$.-]{0,29}$/.test(name) ? name : "(an unknown option)";
+}
+
+/**
+ * Is `value` an options object: a plain object (of any realm) or a class instance, not an array,
+ * a Map or another built-in whose entries are not its properties? @internal
+ */
+export function isOptionsObject(value: unknown): value is object {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    return !Array.isArray(value) && Object.prototype.toString.call(value) === "[object Object]";
+  } catch {
+    // A revoked Proxy, a throwing trap: taken as options here, so reading them reports the
+    // option that could not be read, as for any other unreadable options object.
+    return true;
+  }
+}
+
 /** Throw `INVALID_OPTIONS` naming the option. @internal */
 export function invalidOption(option: string, problem: string, cause?: unknown): never {
   throw new ApiKeyError("INVALID_OPTIONS", `Invalid option "${option}": ${problem}`, { cause, field: option });
@@ -169,7 +193,9 @@ export function readOption(options: object, name: string, label = name): unknown
  * second read, is refused or read consistently. @internal
  */
 export function checkOptionNames(options: unknown, known: readonly string[], what?: string, listed = known): Record<string, unknown> {
-  if (typeof options !== "object" || options === null) {
+  // A Map or an array is an object too, but its entries are no options: `hashApiKey(key, new
+  // Map([["pepper", …]]))` would otherwise hash without the pepper, silently.
+  if (!isOptionsObject(options)) {
     throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"} expects an options object`);
   }
   let names: string[];
@@ -181,7 +207,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
   }
   for (const name of names) {
     if (!known.includes(name)) {
-      invalidOption(name, `unknown option${what === undefined ? "" : ` of ${what}`} (expected ${listed.join(", ")})`);
+      invalidOption(shownOptionName(name), `unknown option${what === undefined ? "" : ` of ${what}`} (expected ${listed.join(", ")})`);
     }
   }
   const values: Record<string, unknown> = {};

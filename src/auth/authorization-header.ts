@@ -39,6 +39,21 @@ function isTchar(c: number): boolean {
 }
 
 /**
+ * A line that does not start with `Bearer `: another scheme if its first word is a scheme name
+ * (RFC 9110 token characters up to a space or the end: `Basic …`, `Token …`), else malformed
+ * (`Bеarer` with a Cyrillic letter, a zero-width character inside the word, `Bearer` then a tab).
+ */
+function schemeOrMalformed(value: string): "scheme" | "malformed" {
+  let i = 0;
+  for (; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 32) break;
+    if (!isTchar(c)) return "malformed";
+  }
+  return i > 0 ? "scheme" : "malformed";
+}
+
+/**
  * Where the bearer token starts in the one raw Authorization line, or why there is none. Several
  * lines are malformed, whatever they hold. The token is not scanned here (see {@link isB64token});
  * the line it is in is {@link soleLine}. An offset, not a copy of the token: the key check reads
@@ -69,11 +84,11 @@ export function bearerStart(raw: unknown): number | HeaderFailure {
     (value.charCodeAt(4) | 0x20) !== 101 /* e */ ||
     (value.charCodeAt(5) | 0x20) !== 114 /* r */
   ) {
-    return isTchar(value.charCodeAt(0)) ? "scheme" : "malformed";
+    return schemeOrMalformed(value);
   }
   if (length === 6) return "malformed"; // `Bearer` alone
   const sep = value.charCodeAt(6);
-  if (sep !== 32) return isTchar(sep) ? "scheme" : "malformed"; // `Bearerx…` is another scheme; tab, NBSP… are not
+  if (sep !== 32) return schemeOrMalformed(value); // `Bearerx…` is another scheme; tab, NBSP… are not
   let start = 7;
   while (start < length && value.charCodeAt(start) === 32) start++;
   if (start === length) return "malformed";

@@ -289,6 +289,33 @@ const schema = z.strictObject({
   cache: cacheSchema.optional(),
 });
 
+const isDate = (v: unknown): v is Date => Object.prototype.toString.call(v) === "[object Date]";
+const isDateOrNull = (v: unknown): boolean => v === null || isDate(v);
+const isTextOrNull = (v: unknown): boolean => v === null || typeof v === "string";
+
+/**
+ * Does a store's answer have every field the request path reads, of the right kind? Fields it
+ * does not read (`createdBy`, `lastUsedAt`, `rotatedFromId`, `metadata`) are not checked here.
+ */
+function isWholeRecord(r: unknown): r is ApiKeyRecord {
+  if (typeof r !== "object" || r === null) return false;
+  const x = r as Record<keyof ApiKeyRecord, unknown>;
+  return (
+    typeof x.id === "string" &&
+    x.id !== "" &&
+    typeof x.accountId === "string" &&
+    typeof x.name === "string" &&
+    typeof x.hash === "string" &&
+    typeof x.hint === "string" &&
+    isTextOrNull(x.environment) &&
+    (x.permissions === "all" || x.permissions === "read-only") &&
+    isDate(x.createdAt) &&
+    isDateOrNull(x.revokedAt) &&
+    (x.revokedReason === undefined || isTextOrNull(x.revokedReason)) &&
+    isDateOrNull(x.expiresAt)
+  );
+}
+
 /**
  * Create the authenticator that every adapter uses. Options are checked here, once.
  *
@@ -341,8 +368,14 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   // A record from a store is accepted only if its hash equals ours, compared in constant time
   // (a store with a case-insensitive or collated index must not hand back a near match). The
   // memory store's Map and the cache are keyed by the exact hash, so they need no second look.
-  const verified = (r: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null =>
-    r === null || r === undefined ? null : constantTimeEqual(r.hash, hash) ? r : null;
+  // Anything else a store answers that is not a whole record is a store fault (503), not a key:
+  // a record missing its account or permissions, or with an expiry that is not a Date, must not
+  // be judged by the fields it happens to have.
+  const verified = (r: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null => {
+    if (r === null || r === undefined) return null;
+    if (!isWholeRecord(r)) throw new TypeError("the store answered something that is not a key record");
+    return constantTimeEqual(r.hash, hash) ? r : null;
+  };
   const storeLookup = (scheme: string, digest: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => {
     if (memory !== null && memory.getByHash === memoryGetByHash) return memory[syncLookup](scheme, digest);
     const hash = scheme + latin1ToHex(digest);

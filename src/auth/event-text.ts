@@ -57,7 +57,16 @@ function scannedPart(text: string, keyChar: RegExp): string {
 
 /** Every key in `text` replaced: by its head, then by its checksummed body. */
 function redacted(text: string, format: KeyFormat): string {
-  return redactBodies(redactHeads(text, format.head), format);
+  return redactBodies(redactHeads(text, format), format);
+}
+
+/**
+ * Does `text` hold a key, as {@link redactKeys} would find it (by its head in any letter case,
+ * or by its checksummed body)? For text that is about to be stored (a key's name, metadata, the
+ * creating administrator's id), which must never carry a key in plaintext. @internal
+ */
+export function containsKey(text: string, format: KeyFormat): boolean {
+  return redacted(text, format) !== text;
 }
 
 /** At most {@link MAX_EVENT_TEXT} characters, ending with "…" if anything was cut. */
@@ -65,16 +74,37 @@ function keptPart(redacted: string, cut: boolean): string {
   return cut || redacted.length > MAX_EVENT_TEXT ? `${redacted.slice(0, MAX_EVENT_TEXT)}…` : redacted;
 }
 
-/** Runs that start with `head`, over key characters, replaced. */
-function redactHeads(text: string, head: string): string {
-  if (!text.includes(head)) return text;
+const headPatterns = new WeakMap<KeyFormat, RegExp>();
+
+/**
+ * The format's head in any ASCII letter case (`flz_sk_`, `FLZ_SK_`): a key upper-cased by a log
+ * pipeline or a proxy has lost only the case of its letters, which its checksum gives back to
+ * anyone who tries the few candidates. No `u` flag: `i` alone never folds other characters to ASCII.
+ */
+function headPattern(format: KeyFormat): RegExp {
+  let pattern = headPatterns.get(format);
+  if (pattern === undefined) {
+    pattern = new RegExp(format.head.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+    headPatterns.set(format, pattern);
+  }
+  return pattern;
+}
+
+/** Runs that start with the format's head (in any letter case), over key characters, replaced. */
+function redactHeads(text: string, format: KeyFormat): string {
+  const pattern = headPattern(format);
+  pattern.lastIndex = 0;
+  let found = pattern.exec(text);
+  if (found === null) return text;
   let out = "";
   let from = 0;
-  for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, from)) {
-    let end = at + head.length;
+  while (found !== null) {
+    let end = found.index + format.head.length;
     while (end < text.length && KEY_CHAR.test(text.charAt(end))) end++;
-    out += text.slice(from, at) + REDACTED_KEY;
+    out += text.slice(from, found.index) + REDACTED_KEY;
     from = end;
+    pattern.lastIndex = end;
+    found = pattern.exec(text);
   }
   return out + text.slice(from);
 }

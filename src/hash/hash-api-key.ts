@@ -97,6 +97,9 @@ function peppersOf(option: PepperOption | undefined, name: string): readonly Pep
     list.map((p) => {
       if (typeof p !== "object" || p === null || p instanceof Uint8Array || !("secret" in p))
         invalidOption(name, "expected a secret string, bytes (Uint8Array), or { version, secret }");
+      // `{ version, secret, secert }`: a typo in a pepper is refused like one in any option (not named: it may be the secret).
+      if (Object.keys(p).some((field) => field !== "version" && field !== "secret"))
+        invalidOption(name, "a pepper object has only version and secret");
       const { version, secret } = p as { version?: unknown; secret?: unknown };
       if (typeof version !== "string" || !VERSION.test(version))
         invalidOption(name, "each version is 1 to 32 characters of [A-Za-z0-9._-]");

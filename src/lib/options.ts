@@ -4,13 +4,13 @@
  * @module
  */
 import { z } from "zod";
-import { ApiKeyError, invalidOption } from "../errors.js";
+import { ApiKeyError, invalidOption, isOptionsObject, shownOptionName } from "../errors.js";
 import { isKeyFormat, type KeyFormat } from "../format/key-format.js";
 import type { KeyStore } from "../store/key-store.js";
 
 /** Parse `input` with `schema`, or throw naming the first bad option. @internal */
 export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  if (input === null || typeof input !== "object") {
+  if (!isOptionsObject(input)) {
     throw new ApiKeyError("INVALID_OPTIONS", `${what} expects an options object`);
   }
   // zod does not catch what a getter or a Proxy trap throws: read each option once here, and
@@ -24,6 +24,7 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
     if (result.success) return result.data;
     // Inside the try too: zod words its messages on first access, and describing a revoked Proxy throws.
     issue = result.error.issues[0];
+    if (issue !== undefined) issue = innermostIssue(issue);
     problem = issue?.message ?? "invalid";
   } catch (cause) {
     throw unreadable(what, propertyThatThrows(schema, given) ?? "(options)", cause);
@@ -32,13 +33,40 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: stri
   if (issue?.code === "unrecognized_keys") {
     // The same words as checkOptionNames: "unknown option (expected …)", not zod's wording.
     const known = optionNamesAt(schema, issue.path);
-    option = [option, ...issue.keys].filter(Boolean).join(".");
+    option = [option, ...issue.keys.map(shownOptionName)].filter(Boolean).join(".");
     problem = known === undefined ? "unknown option" : `unknown option (expected ${known.join(", ")})`;
   }
   throw new ApiKeyError("INVALID_OPTIONS", `${what}: invalid option "${option || "(options)"}": ${problem}`, {
     field: option,
     cause: result.error,
   });
+}
+
+/**
+ * For an option that takes one of several shapes (`timeouts`: a number or `{ storeMs, accountsMs }`),
+ * zod reports "Invalid input" on the option itself. The problem is then named inside the shape the
+ * value does have: `timeouts.storeMs` for `{ storeMs: "x" }`.
+ */
+function innermostIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  let current = issue;
+  while (current.code === "invalid_union") {
+    // A branch whose first issue is a wrong type of the value itself is a shape the value does not have.
+    const branch = current.errors.find((issues) => {
+      const first = issues[0];
+      return first !== undefined && !(first.code === "invalid_type" && first.path.length === 0);
+    });
+    const inner = branch?.[0];
+    if (inner === undefined) {
+      // None: say every shape it could have had ("expected int or object").
+      const expected = current.errors.map((issues) => (issues[0] as { expected?: unknown } | undefined)?.expected).filter((e) => typeof e === "string");
+      if (expected.length === current.errors.length && expected.length > 0) {
+        current = { ...current, message: `Invalid input: expected ${expected.join(" or ")}` };
+      }
+      break;
+    }
+    current = { ...inner, path: [...current.path, ...inner.path] } as z.core.$ZodIssue;
+  }
+  return current;
 }
 
 function unreadable(what: string, option: string, cause: unknown): ApiKeyError {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { containsKey } from "../auth/event-text.js";
 import { z } from "zod";
 import { ApiKeyError } from "../errors.js";
 import { generateApiKey } from "../format/generate-api-key.js";
@@ -135,7 +136,7 @@ export interface KeyLastSeen {
 export interface CreateApiKeyInput {
   accountId: string;
   actor: KeyManagerActor;
-  /** A descriptive name: trimmed, 1 to 100 printable characters, not containing a key (the format's head, `flz_sk_`). */
+  /** A descriptive name: trimmed, 1 to 100 printable characters, not containing a key (by its head `flz_sk_` in any letter case, or by its checksummed body). */
   name: string;
   /** An environment tag of the format's set (`prod`, `stag`, `dev`); omitted: untagged. */
   environment?: string | undefined;
@@ -145,8 +146,8 @@ export interface CreateApiKeyInput {
   expiresAt?: Date | string | undefined;
   /**
    * Your own JSON data, kept with the record: an object, without NUL characters or lone
-   * surrogates, at most 10 000 characters as JSON, and holding no key (no text starting with the
-   * format's head, `flz_sk_`, in a value or a property name).
+   * surrogates, at most 10 000 characters as JSON, and holding no key in a value or a property
+   * name (found by the format's head, `flz_sk_`, in any letter case, or by a checksummed key body).
    */
   metadata?: Record<string, unknown> | undefined;
 }
@@ -391,13 +392,13 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
         throw new ApiKeyError("FORBIDDEN", "Administrator rights required", { status: 403 });
       }
       // Stored as the record's `createdBy`: like a name, it must not carry a key in plaintext.
-      if (id.includes(format.head)) throw validationError("actor.id", `must not contain an API key (text starting with ${format.head})`);
+      if (containsKey(id, format)) throw validationError("actor.id", "must not contain an API key");
       return id;
     },
     requireAccountId(accountId) {
       if (typeof accountId !== "string" || !storableId(accountId, 200))
         throw validationError("accountId", "a non-empty string of at most 200 characters is required");
-      if (accountId.includes(format.head)) throw validationError("accountId", `must not contain an API key (text starting with ${format.head})`);
+      if (containsKey(accountId, format)) throw validationError("accountId", "must not contain an API key");
       return accountId;
     },
     async requireApiPlan(accountId) {
@@ -487,7 +488,7 @@ export function parseCreateInput(
   if (name.length === 0 || [...name].length > 100 || !PRINTABLE.test(name))
     throw validationError("name", "must be 1 to 100 printable characters");
   // A key pasted as the name would be stored in plaintext. The error does not echo it.
-  if (name.includes(ctx.format.head)) throw validationError("name", `must not contain an API key (text starting with ${ctx.format.head})`);
+  if (containsKey(name, ctx.format)) throw validationError("name", "must not contain an API key");
   const env: unknown = input.environment;
   if (env !== undefined && env !== null && (typeof env !== "string" || !ctx.format.environments.includes(env)))
     throw validationError("environment", `must be one of ${ctx.format.environments.join(", ") || "(none)"}`);
@@ -530,9 +531,8 @@ export function parseCreateInput(
       const json = JSON.stringify(meta);
       if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");
       // As for the name: a key pasted into metadata (a value or a property name) would be stored
-      // in plaintext. The format's head is ASCII letters and `_`, which JSON never escapes.
-      if (json.includes(ctx.format.head))
-        throw validationError("metadata", `must not contain an API key (text starting with ${ctx.format.head})`);
+      // in plaintext. Key characters are ASCII letters, digits and `_`, which JSON never escapes.
+      if (containsKey(json, ctx.format)) throw validationError("metadata", "must not contain an API key");
       metadata = JSON.parse(json) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof Error && error.name === "ApiKeyError") throw error;

@@ -95,10 +95,22 @@ function sameTime(a: Date | null, b: Date | null): boolean {
   return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
 }
 
+/**
+ * A time `offsetMs` from now, its milliseconds set to 123: a store that drops milliseconds (a
+ * column of whole seconds, a time written as Unix seconds) or rounds them reads it back different,
+ * so every exact comparison of a time in the suite catches it, on every run.
+ */
+function timeWithMs(offsetMs = 0): Date {
+  const t = Date.now() + offsetMs;
+  return new Date(t - (t % 1_000) + 123);
+}
+
 let counter = 0;
 
 /**
  * A valid record with unique id, hash and account, for store tests. Override any field.
+ * `createdAt` is about a second ago, with milliseconds (…123 ms), so a store that keeps whole
+ * seconds reads it back different.
  *
  * @example
  * ```ts
@@ -118,7 +130,8 @@ export function makeTestRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRec
     hint,
     environment,
     permissions: "all",
-    createdAt: new Date(Math.floor(Date.now() / 1000) * 1000),
+    // A second ago, with milliseconds (…123 ms): a store that drops them fails the suite.
+    createdAt: timeWithMs(-1_000),
     createdBy: "usr_test",
     lastUsedAt: null,
     revokedAt: null,
@@ -273,7 +286,8 @@ export function runKeyStoreConformance(
 
   describe(`KeyStore conformance: ${name}`, () => {
     it("inserts a record and reads it back by hash and by id", withStore(async (store) => {
-      const record = makeTestRecord({ expiresAt: new Date(Date.now() + 86_400_000) });
+      // Every time with milliseconds (…123 ms): a store that keeps whole seconds fails here.
+      const record = makeTestRecord({ lastUsedAt: timeWithMs(-500), expiresAt: timeWithMs(86_400_000) });
       await store.insert(record);
       sameRecord(await store.getByHash(record.hash), record, "getByHash");
       sameRecord(await store.getById(record.id), record, "getById");
@@ -301,12 +315,12 @@ export function runKeyStoreConformance(
     }));
 
     strict("insert keeps a revoked record with its reason, absent nullable fields as null, and dates at the edges of the range", withStore(async (store) => {
-      const revoked = makeTestRecord({ revokedAt: new Date(Date.now() - 60_000), revokedReason: "rotated" });
+      const revoked = makeTestRecord({ revokedAt: timeWithMs(-60_000), revokedReason: "rotated" });
       await store.insert(revoked);
       sameRecord(await store.getById(revoked.id), revoked, "a record inserted revoked");
       // A record written without the nullable fields (plain JavaScript, an older schema): all null,
       // and a revoked one without a reason reads "revoked".
-      const sparse = makeTestRecord({ revokedAt: new Date(Date.now() - 30_000) }) as unknown as Record<string, unknown>;
+      const sparse = makeTestRecord({ revokedAt: timeWithMs(-30_000) }) as unknown as Record<string, unknown>;
       for (const field of ["createdBy", "lastUsedAt", "revokedReason", "expiresAt", "rotatedFromId", "metadata"]) delete sparse[field];
       await store.insert(sparse as unknown as ApiKeyRecord);
       const read = await store.getById(sparse.id as string);
@@ -329,10 +343,16 @@ export function runKeyStoreConformance(
       check(after !== null && after.revokedAt === null && after.revokedReason === null, "a refused revoke changed the record");
     }));
 
-    it("answers null for an unknown hash or id", withStore(async (store) => {
+    it("answers null for an unknown hash or id, and for a prefix of a stored one", withStore(async (store) => {
       const record = makeTestRecord();
       check((await store.getByHash(record.hash)) === null, "getByHash of an unknown hash is not null");
       check((await store.getById(record.id)) === null, "getById of an unknown id is not null");
+      // The lookup is an equality on the whole hash (and id), never a prefix match.
+      await store.insert(record);
+      for (const prefix of [record.hash.slice(0, -1), record.hash.slice(0, Math.ceil(record.hash.length / 2))]) {
+        check((await store.getByHash(prefix)) === null, `getByHash of a prefix of a stored hash (${prefix.length} of ${record.hash.length} characters) is not null`);
+      }
+      check((await store.getById(record.id.slice(0, -1))) === null, "getById of a prefix of a stored id is not null");
     }));
 
     it("refuses a duplicate hash and a duplicate id", withStore(async (store) => {
@@ -344,8 +364,8 @@ export function runKeyStoreConformance(
     }));
 
     it("lists the records of one account, oldest first, revoked ones included", withStore(async (store) => {
-      const first = makeTestRecord({ createdAt: new Date(Date.now() - 60_000) });
-      const second = makeTestRecord({ accountId: first.accountId, createdAt: new Date(Date.now() - 30_000) });
+      const first = makeTestRecord({ createdAt: timeWithMs(-60_000) });
+      const second = makeTestRecord({ accountId: first.accountId, createdAt: timeWithMs(-30_000) });
       const other = makeTestRecord();
       await store.insert(second);
       await store.insert(first);
@@ -361,7 +381,7 @@ export function runKeyStoreConformance(
     it("revoke is idempotent and irreversible: a second revoke keeps the first time", withStore(async (store) => {
       const record = makeTestRecord();
       await store.insert(record);
-      const firstAt = new Date(Date.now() - 5_000);
+      const firstAt = timeWithMs(-5_000);
       const first = await store.revoke(record.id, { at: firstAt });
       check(first !== null && sameTime(first.revokedAt, firstAt), "revoke did not set revokedAt to the time given");
       check(first.revokedReason === "revoked", "revoke did not record the reason");
@@ -374,11 +394,47 @@ export function runKeyStoreConformance(
       check((await store.revoke(`${record.id}_missing`)) === null, "revoke of an unknown id is not null");
     }));
 
+    it("a revocation shows at once, by hash and by id, also to a reader that read the key before", withStore(async (store) => {
+      // The request path reads a key by hash on every request (or cache miss); once revoke()
+      // resolves, the next read must see it (DESIGN §9). A store that answers reads from a cache
+      // of its own (a record it read a moment ago) fails here.
+      const record = makeTestRecord();
+      await store.insert(record);
+      const unrevoked = (r: ApiKeyRecord | null, what: string): void => {
+        check(r !== null, `${what} before revoke: expected the record, got null`);
+        check(r.revokedAt === null && r.revokedReason === null, `${what} before revoke: the record is already revoked`);
+      };
+      unrevoked(await store.getByHash(record.hash), "getByHash");
+      unrevoked(await store.getById(record.id), "getById");
+      const at = timeWithMs(-5_000);
+      const revoked = await store.revoke(record.id, { at });
+      check(revoked !== null && sameTime(revoked.revokedAt, at), "revoke did not answer the record with revokedAt set to the time given");
+      const shows = (r: ApiKeyRecord | null, what: string): void => {
+        check(r !== null, `${what}: expected the record, got null`);
+        check(sameTime(r.revokedAt, at), `${what}: revokedAt is ${String(r.revokedAt)}, expected ${at.toISOString()} (a stale read?)`);
+        check(r.revokedReason === "revoked", `${what}: revokedReason is ${String(r.revokedReason)}, expected "revoked"`);
+      };
+      shows(await store.getByHash(record.hash), "getByHash right after revoke resolved");
+      shows(await store.getById(record.id), "getById right after revoke resolved");
+      // A second, later revocation keeps the first one, for these readers too.
+      const again = await store.revoke(record.id, { at: timeWithMs(60_000), reason: "rotated" });
+      shows(again, "a second revoke's answer");
+      shows(await store.getByHash(record.hash), "getByHash after a second revoke");
+      shows(await store.getById(record.id), "getById after a second revoke");
+      // revoke() without a time: the key read before counts as revoked as soon as it resolves.
+      const other = makeTestRecord();
+      await store.insert(other);
+      unrevoked(await store.getByHash(other.hash), "getByHash");
+      await store.revoke(other.id);
+      const now = await store.getByHash(other.hash);
+      check(now?.revokedAt instanceof Date && now.revokedAt.getTime() <= Date.now() + 1_000, "getByHash right after revoke() without a time does not show the key revoked");
+    }));
+
     it("revoke defaults to now, and a scheduled revocation only moves earlier", withStore(async (store) => {
       const record = makeTestRecord();
       await store.insert(record);
       const before = Date.now();
-      const later = new Date(before + 3_600_000);
+      const later = timeWithMs(3_600_000);
       const scheduled = await store.revoke(record.id, { at: later, reason: "rotated" });
       check(scheduled !== null && sameTime(scheduled.revokedAt, later), "a revocation in the future was not kept");
       const now = await store.revoke(record.id);
@@ -398,7 +454,7 @@ export function runKeyStoreConformance(
       check(isApiKeyError(refused) && refused.code === "CONFLICT", `a second live successor: expected an ApiKeyError CONFLICT, got ${String(refused)}`);
       check((await store.getById(second.id)) === null, "a refused successor was stored");
       // A successor in its own grace (revoked by a rotation) is still live.
-      await store.revoke(first.id, { at: new Date(Date.now() + 60_000), reason: "rotated" });
+      await store.revoke(first.id, { at: timeWithMs(60_000), reason: "rotated" });
       const third = makeTestRecord({ accountId: old.accountId, rotatedFromId: old.id });
       const refusedAgain = await failure(() => store.insert(third));
       check(isApiKeyError(refusedAgain) && refusedAgain.code === "CONFLICT", "a successor in its grace did not block another one");
@@ -414,7 +470,7 @@ export function runKeyStoreConformance(
     rotation("a rotation's revocation never replaces one made for another reason, even a later one", withStore(async (store) => {
       const record = makeTestRecord();
       await store.insert(record);
-      const adminAt = new Date(Date.now() - 1_000);
+      const adminAt = timeWithMs(-1_000);
       await store.revoke(record.id, { at: adminAt, reason: "revoked" });
       const after = await store.revoke(record.id, { at: new Date(adminAt.getTime() - 5_000), reason: "rotated" });
       check(after !== null && sameTime(after.revokedAt, adminAt), "a rotation's earlier revocation replaced an administrator's");
@@ -422,9 +478,9 @@ export function runKeyStoreConformance(
       // Between rotations the earliest time still wins, and any reason replaces a rotation's.
       const other = makeTestRecord();
       await store.insert(other);
-      const grace = new Date(Date.now() + 60_000);
+      const grace = timeWithMs(60_000);
       await store.revoke(other.id, { at: grace, reason: "rotated" });
-      const cut = await store.revoke(other.id, { at: new Date(Date.now() - 1_000), reason: "revoked" });
+      const cut = await store.revoke(other.id, { at: timeWithMs(-1_000), reason: "revoked" });
       check(cut !== null && cut.revokedReason === "revoked" && cut.revokedAt !== null && cut.revokedAt.getTime() < grace.getTime(), "an administrator's revoke did not cut a rotation's grace short");
     }));
 
@@ -439,7 +495,7 @@ export function runKeyStoreConformance(
         check(after !== null && after.revokedAt === null, `revoke with ${label} as at changed revokedAt to ${String(after?.revokedAt)}`);
       }
       // Still revocable, and once revoked, an Invalid Date changes nothing either.
-      const at = new Date(Date.now() - 1_000);
+      const at = timeWithMs(-1_000);
       const revoked = await store.revoke(record.id, { at });
       check(revoked !== null && sameTime(revoked.revokedAt, at), "a valid revoke after refused ones did not set revokedAt");
       const again = await failure(() => store.revoke(record.id, { at: new Date(Number.NaN) }));
@@ -454,15 +510,15 @@ export function runKeyStoreConformance(
       const b = makeTestRecord();
       await store.insert(a);
       await store.insert(b);
-      const t1 = new Date(Date.now() - 10_000);
+      const t1 = timeWithMs(-10_000);
       await store.recordUsage([{ id: a.id, lastUsedAt: t1 }]);
-      const t2 = new Date(Date.now() - 5_000);
+      const t2 = timeWithMs(-5_000);
       const bad = badDates().map(([, value]) => ({ id: a.id, lastUsedAt: value as Date }));
       const error = await failure(() => store.recordUsage([...bad, { id: b.id, lastUsedAt: t2 }]));
       check(error === undefined, `recordUsage with bad times in the batch rejected: ${String(error)}`);
       check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t1), "a bad lastUsedAt changed the stored one");
       check(sameTime((await store.getById(b.id))?.lastUsedAt ?? null, t2), "the valid entry beside bad ones was not written");
-      const t3 = new Date(Date.now() - 1_000);
+      const t3 = timeWithMs(-1_000);
       await store.recordUsage([{ id: a.id, lastUsedAt: t3 }]);
       check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t3), "lastUsedAt no longer moves forward after a bad batch");
       const unused = makeTestRecord();
@@ -476,8 +532,8 @@ export function runKeyStoreConformance(
       const b = makeTestRecord();
       await store.insert(a);
       await store.insert(b);
-      const t1 = new Date(Date.now() - 10_000);
-      const t2 = new Date(Date.now() - 5_000);
+      const t1 = timeWithMs(-10_000);
+      const t2 = timeWithMs(-5_000);
       await store.recordUsage([
         { id: a.id, lastUsedAt: t2 },
         { id: b.id, lastUsedAt: t1 },

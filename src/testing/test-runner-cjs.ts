@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { invalidOption } from "../errors.js";
 import type { TestRunner } from "./test-runner.js";
 
 /** @internal */
@@ -12,8 +13,9 @@ export function testRunner(given?: Partial<TestRunner>): TestRunner {
   const describe = given?.describe ?? g.describe;
   const it = given?.it ?? g.it;
   if (typeof describe !== "function" || typeof it !== "function") {
-    throw new TypeError(
-      "runKeyStoreConformance: no test runner found. Import @fluenzr/api-keys/testing from an ES module under vitest, enable test globals, or pass { describe, it }.",
+    invalidOption(
+      "runner",
+      "no test runner found (runKeyStoreConformance): import @fluenzr/api-keys/testing from an ES module under vitest, enable test globals, or pass { runner: { describe, it } }",
     );
   }
   return { describe, it };

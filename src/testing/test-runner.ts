@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { invalidOption } from "../errors.js";
 
 /**
  * The two test-definition functions the conformance suite needs: pass yours as
@@ -37,8 +38,9 @@ export function testRunner(given?: Partial<TestRunner>): TestRunner {
   const describe = given?.describe ?? vitest?.describe ?? g.describe;
   const it = given?.it ?? vitest?.it ?? g.it;
   if (typeof describe !== "function" || typeof it !== "function") {
-    throw new TypeError(
-      "runKeyStoreConformance: no test runner found. Install vitest, enable test globals, or pass { runner: { describe, it } }.",
+    invalidOption(
+      "runner",
+      "no test runner found (runKeyStoreConformance): install vitest, enable test globals, or pass { runner: { describe, it } }",
     );
   }
   return { describe, it };

@@ -115,6 +115,46 @@ describe.each(ADAPTERS)("%s over HTTP: HEAD and keep-alive", (adapter) => {
   });
 });
 
+// Node keeps at most `maxHeadersCount` header lines of a request (1000 by default) and drops the
+// rest without a word: an Authorization line past that point is never seen by the framework.
+describe.each(ADAPTERS)("%s over HTTP: a request with more header lines than Node keeps", (adapter) => {
+  let server: RunningServer;
+  beforeEach(async () => {
+    server = await startServer(adapter, fixture);
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+  const fillers = (n: number): string[] => Array.from({ length: n }, (_, i) => `X-Filler-${i}: v`);
+  const send = async (lines: string[]): Promise<RawResponse | undefined> =>
+    (await rawExchange(server.port, Buffer.from(request("GET", "/v1/contacts", lines, { close: true }), "latin1"))).responses[0];
+  const expectMalformed = (res: RawResponse | undefined): void => {
+    expect(res?.status).toBe(401);
+    expect(res?.headers["www-authenticate"]).toBe(EXPECTED.malformed.challenge);
+  };
+
+  it("two Authorization lines past Node's default limit are refused as malformed, not judged on the one kept", async () => {
+    const k = fixture.keys;
+    expectMalformed(await send([...fillers(1021), bearer(k.pro), bearer(k.starter)]));
+    // Where the two lines fit under the limit, they are seen and refused as two.
+    expectMalformed(await send([...fillers(900), bearer(k.pro), bearer(k.starter)]));
+  });
+
+  it("a valid key in a request cut at the limit is refused; under the limit it is accepted", async () => {
+    expectMalformed(await send([...fillers(1021), bearer(fixture.keys.pro)]));
+    expectAccepted(await send([...fillers(500), bearer(fixture.keys.pro)]));
+  });
+
+  it("follows the server's own maxHeadersCount: a lower limit, and none at all (0)", async () => {
+    server.server.maxHeadersCount = 40;
+    expectMalformed(await send([...fillers(50), bearer(fixture.keys.pro)]));
+    expectAccepted(await send([...fillers(10), bearer(fixture.keys.pro)]));
+    server.server.maxHeadersCount = 0;
+    expectAccepted(await send([...fillers(1021), bearer(fixture.keys.pro)]));
+    expectMalformed(await send([...fillers(1021), bearer(fixture.keys.pro), bearer(fixture.keys.starter)]));
+  });
+});
+
 describe.each(ADAPTERS)("%s over HTTP: the event path of a request target in absolute form", (adapter) => {
   it("is the path alone: no scheme, host or user:password, the same on every framework", async () => {
     const events: ApiKeyAuthEvent[] = [];
@@ -125,6 +165,21 @@ describe.each(ADAPTERS)("%s over HTTP: the event path of a request target in abs
       const { responses } = await rawExchange(server.port, Buffer.from(request("GET", target, [], { close: true }), "latin1"));
       expect(responses[0]?.status).toBe(401);
       expect(events.map((e) => e.path)).toEqual(["/v1/contacts"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("keeps escapes of separators and control characters as the client wrote them (no line breaks forged into logs)", async () => {
+    const events: ApiKeyAuthEvent[] = [];
+    const auth = createApiKeyAuth({ store: new MemoryKeyStore(), onEvent: (e) => events.push(e) });
+    const server = await startServer(adapter, { auth, downAuth: fixture.downAuth });
+    try {
+      const target = "/v1/files/a%0D%0AFAKE%20LOG%20LINE%00%1B%C3%A9%2F%61?q=1";
+      const { responses } = await rawExchange(server.port, Buffer.from(request("GET", target, [], { close: true }), "latin1"));
+      expect(responses[0]?.status).toBe(401);
+      // Escapes of letters, digits and -._~ are read (%61 is "a"); every other escape stays.
+      expect(events.map((e) => e.path)).toEqual(["/v1/files/a%0D%0AFAKE%20LOG%20LINE%00%1B%C3%A9%2Fa"]);
     } finally {
       await server.close();
     }
@@ -142,6 +197,7 @@ async function startMinimal(
       const ready = (): void =>
         resolve({
           port: (server.address() as AddressInfo).port,
+          server,
           close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
         });
       if (server.listening) ready();
@@ -158,7 +214,7 @@ async function startMinimal(
     await fastify.register(fastifyAuth, { auth, skip: options.skip });
     fastify.get("/v1/contacts", async (request) => ({ keyId: request.apiKey?.id ?? null }));
     await fastify.listen({ port: 0, host: "127.0.0.1" });
-    return { port: (fastify.server.address() as AddressInfo).port, close: () => fastify.close() };
+    return { port: (fastify.server.address() as AddressInfo).port, server: fastify.server, close: () => fastify.close() };
   }
   const app = new Hono<ApiKeyAuthEnv>();
   app.use("/v1/*", honoAuth(auth, options));

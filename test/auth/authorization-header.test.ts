@@ -80,6 +80,24 @@ describe("Authorization header rules (DESIGN §5, RFC 6750 §2.1)", () => {
     expect(readBearerToken("Bear")).toBe("scheme");
   });
 
+  it("a first word that is not a scheme name (look-alike or invisible characters in it) is malformed, not another scheme", () => {
+    for (const header of [
+      `B\u0435arer ${key}`, // Cyrillic e
+      `Be\u0430rer ${key}`, // Cyrillic a
+      `B\u00e9arer ${key}`,
+      `Bea\u200brer ${key}`, // zero-width space
+      `Bearer\t${key}`,
+      `Basic\tdXNlcjpwYXNz`,
+      `Bearer\u00a0${key}`,
+      `Token\u200b ${key}`,
+    ]) {
+      expect(readBearerToken(header), JSON.stringify(header)).toBe("malformed");
+    }
+    // A scheme name alone, or followed by a space, stays another scheme.
+    expect(readBearerToken("Basic")).toBe("scheme");
+    expect(readBearerToken("Digest username=x")).toBe("scheme");
+  });
+
   it("leading whitespace or control characters are malformed", () => {
     expect(readBearerToken(` Bearer ${key}`)).toBe("malformed");
     expect(readBearerToken(`\tBearer ${key}`)).toBe("malformed");

@@ -111,6 +111,19 @@ describe("events carry no key the client put in its path, query or user agent (D
     for (const key of Object.values(w.keys)) expect(text).not.toContain(key.slice(-32));
   });
 
+  it("a key written in capitals (by a proxy or a log pipeline) is redacted too: its checksum gives back the case", async () => {
+    const w = await makeWorld();
+    await w.auth.authenticate({
+      authorization: undefined,
+      method: "GET",
+      path: `/v1/keys/${w.keys.dev.toUpperCase()}/usage`,
+      userAgent: `client (${w.keys.prod.toUpperCase()}) ${w.keys.unknown.replace("flz_sk_", "Flz_Sk_")}`,
+    });
+    const event = w.events[0]!;
+    expect(event.path).toBe("/v1/keys/[redacted API key]/usage");
+    expect(event.userAgent).toBe("client ([redacted API key]) [redacted API key]");
+  });
+
   it("a key-shaped run in the client address is redacted (an address read from a header the client wrote)", async () => {
     const w = await makeWorld();
     await w.auth.authenticate({ authorization: undefined, method: "GET", ip: `${w.keys.prod}, 203.0.113.9` });

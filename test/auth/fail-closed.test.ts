@@ -61,7 +61,38 @@ describe("fail closed (DESIGN §5, §9): a failing store gives 503, never a pass
     for (const garbage of [{ id: 1 }, "record", 42, { revokedAt: "yesterday" }]) {
       const auth = createApiKeyAuth({ store: storeWith(async () => garbage as never) });
       const r = await auth.authenticate(request);
-      expect(r.ok).toBe(false);
+      expect(r).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE });
+    }
+  });
+
+  it("a record with our hash but missing or mistyped fields → 503, never a pass (with or without the cache)", async () => {
+    const { hashApiKey } = await import("../../src/index.js");
+    const stored = (await w.store.getByHash(hashApiKey(w.keys.prod)))!;
+    expect(stored).not.toBeNull();
+    const faulty: Record<string, unknown>[] = [
+      { hash: stored.hash, revokedAt: null, expiresAt: null, permissions: "all" },
+      { ...stored, accountId: undefined },
+      { ...stored, id: "" },
+      { ...stored, permissions: "everything" },
+      { ...stored, createdAt: "2026-01-01" },
+      { ...stored, expiresAt: { getTime: () => Number.POSITIVE_INFINITY } },
+      { ...stored, revokedAt: "never" },
+      { ...stored, environment: 7 },
+    ];
+    for (const record of faulty) {
+      for (const cache of [undefined, { ttlMs: 1000, max: 10, maxStalenessMs: 1000 }]) {
+        const auth = createApiKeyAuth({ store: storeWith(async () => record as never), ...(cache ? { cache } : {}) });
+        expect(await auth.authenticate(request), JSON.stringify(Object.keys(record))).toMatchObject({ ok: false, status: 503, body: UNAVAILABLE });
+        await auth.close();
+      }
+    }
+    // The whole record passes, and so does one from a store that leaves out fields the request
+    // path never reads.
+    const { createdBy: _c, lastUsedAt: _l, rotatedFromId: _r, metadata: _m, ...lean } = stored;
+    for (const record of [stored, lean]) {
+      const auth = createApiKeyAuth({ store: storeWith(async () => record as never) });
+      expect((await auth.authenticate(request)).ok).toBe(true);
+      await auth.close();
     }
   });
 

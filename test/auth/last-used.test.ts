@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApiKeyAuth, hashApiKey, MemoryKeyStore, type ApiKeyUsage } from "../../src/index.js";
+import { UsageRecorder } from "../../src/auth/usage-recorder.js";
+import { createApiKeyAuth, hashApiKey, MemoryKeyStore, type ApiKeyUsage, type KeyStore } from "../../src/index.js";
 import { makeWorld } from "../support/world.js";
 
 class CountingStore extends MemoryKeyStore {
@@ -119,6 +120,128 @@ describe("a last-used write that never answers (it gets the store's time limit)"
     hang = false;
     await auth.close();
     expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(w.clock.now());
+  });
+});
+
+/** A store whose last-used writes never answer while `hang` is set; notes when each one started. */
+class HangingUsageStore extends MemoryKeyStore {
+  hang = true;
+  starts: number[] = [];
+  batches: ApiKeyUsage[][] = [];
+  override recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    this.starts.push(Date.now());
+    this.batches.push([...batch]);
+    return this.hang ? new Promise<void>(() => {}) : super.recordUsage(batch);
+  }
+}
+
+describe("last-used writes are independent: a hung one holds back no later write, nor close() (docs/authenticator.md)", () => {
+  it("with a store that never answers, a write starts every interval on schedule; close() waits one time limit; the given-up times are written later", async () => {
+    vi.useFakeTimers();
+    const w = await makeWorld();
+    const store = new HangingUsageStore();
+    for (const r of await w.store.listByAccount("acc_pro")) await store.insert(r);
+    const auth = createApiKeyAuth({ store, accounts: w.accounts, lastUsedIntervalMs: 500, timeouts: { storeMs: 2_000 } });
+    const hit = () => auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    const begin = Date.now();
+    let last = 0;
+    for (let ms = 0; ms < 10_000; ms += 100) {
+      expect((await hit()).ok).toBe(true);
+      last = Date.now();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    // 10 s of traffic, one write due every 500 ms: ~20 writes started (chained behind 2 s time
+    // limits it was 5), each an interval after the one before, never sooner.
+    expect(store.starts.length).toBeGreaterThanOrEqual(19);
+    expect(store.starts.length).toBeLessThanOrEqual(20);
+    expect(store.starts[0]! - begin).toBe(500);
+    for (let i = 1; i < store.starts.length; i++) {
+      expect(store.starts[i]! - store.starts[i - 1]!).toBeGreaterThanOrEqual(500);
+      expect(store.starts[i]! - store.starts[i - 1]!).toBeLessThanOrEqual(600);
+    }
+    // close() writes what is pending and waits for the writes in flight, each given up at its
+    // own time limit: one time limit at most (it was the whole chain, 30 s).
+    let closed = false;
+    void auth.close().then(() => (closed = true));
+    const closeStarted = Date.now();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(closed).toBe(false); // it does wait for the writes in flight
+    expect(store.starts.at(-1)).toBe(closeStarted); // and started its own at once
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(closed).toBe(true);
+    expect(await store.getById(w.records.prod.id)).toMatchObject({ lastUsedAt: null });
+    // Every write was given up and its times kept: the store, back, gets the latest one.
+    store.hang = false;
+    const writes = store.batches.length;
+    await auth.close();
+    expect(store.batches.slice(writes)).toEqual([[{ id: w.records.prod.id, lastUsedAt: new Date(last) }]]);
+    expect((await store.getById(w.records.prod.id))?.lastUsedAt?.getTime()).toBe(last);
+  });
+
+  it("UsageRecorder: a flush starts its write at once while an earlier one hangs, waits for both, and keeps a failed batch's times (the later per key)", async () => {
+    const batches: ApiKeyUsage[][] = [];
+    const store = {
+      recordUsage: (batch: readonly ApiKeyUsage[]) => {
+        batches.push([...batch]);
+        return new Promise<void>(() => {}); // never answers: the limit below decides
+      },
+    } as unknown as KeyStore;
+    // The time limit of each write, settled by hand: resolve = the store answered, reject = timed out.
+    const limits: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+    const recorder = new UsageRecorder(store, 60_000, () => new Promise<void>((resolve, reject) => void limits.push({ resolve, reject })));
+    const settled = () => new Promise((r) => setTimeout(r, 0));
+
+    recorder.note("key_a", 100);
+    recorder.note("key_b", 100);
+    let firstDone = false;
+    void recorder.flush().then(() => (firstDone = true));
+    expect(batches).toEqual([[{ id: "key_a", lastUsedAt: new Date(100) }, { id: "key_b", lastUsedAt: new Date(100) }]]);
+
+    recorder.note("key_a", 300);
+    let secondDone = false;
+    void recorder.flush().then(() => (secondDone = true));
+    // Started at once, not behind the first write.
+    expect(batches).toHaveLength(2);
+    expect(batches[1]).toEqual([{ id: "key_a", lastUsedAt: new Date(300) }]);
+
+    limits[1]!.resolve(); // the second write answers…
+    await settled();
+    expect(secondDone).toBe(false); // …but the second flush also waits for the first, in flight when it was called
+    expect(firstDone).toBe(false);
+
+    recorder.note("key_a", 400); // a later use, pending while the first write is still out
+    limits[0]!.reject(new Error("No answer within 2000 ms")); // the first write times out
+    await settled();
+    expect(firstDone).toBe(true);
+    expect(secondDone).toBe(true);
+    // Its times went back to pending, the later one per key winning: key_a 400 (not 100), key_b 100.
+    expect(recorder.size).toBe(2);
+    void recorder.flush();
+    expect(batches[2]).toEqual([{ id: "key_a", lastUsedAt: new Date(400) }, { id: "key_b", lastUsedAt: new Date(100) }]);
+    limits[2]!.resolve();
+    await settled();
+    expect(recorder.size).toBe(0);
+    // Nothing pending, nothing in flight: flush resolves at once and writes nothing.
+    await recorder.flush();
+    expect(batches).toHaveLength(3);
+  });
+
+  it("UsageRecorder: a store that throws instead of rejecting loses no times and blocks no later write", async () => {
+    let calls = 0;
+    const store = {
+      recordUsage: () => {
+        calls++;
+        if (calls === 1) throw new Error("sync failure");
+        return Promise.resolve();
+      },
+    } as unknown as KeyStore;
+    const recorder = new UsageRecorder(store, 60_000);
+    recorder.note("key_a", 100);
+    await recorder.flush();
+    expect(recorder.size).toBe(1);
+    await recorder.flush();
+    expect(calls).toBe(2);
+    expect(recorder.size).toBe(0);
   });
 });
 

@@ -154,6 +154,39 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
   });
 
   it.each([
+    ["the key's body alone", (key: string) => key.slice(-32)],
+    ["the body after a rewritten prefix", (key: string) => `prod_${key.slice(-32)}`],
+    ["the key in capitals", (key: string) => key.toUpperCase()],
+    ["the prefix in capitals", (key: string) => key.replace("flz_sk_", "FLZ_SK_")],
+    ["the head escaped", (key: string) => key.replace("flz_sk_", "%66lz_sk_")],
+    ["the body glued after other text", (key: string) => `token${key.slice(-32)}`],
+  ])("refuses a name, metadata, actor id or account id holding %s, without echoing it", async (_how, write) => {
+    const { manager, store } = setup();
+    const { key } = await manager.create({ accountId: "acc_1", actor: admin, name: "Production" });
+    const text = write(key);
+    const attempts = [
+      ["name", manager.create({ accountId: "acc_1", actor: admin, name: text.slice(0, 100) })],
+      ["metadata", manager.create({ accountId: "acc_1", actor: admin, name: "CI", metadata: { note: text } })],
+      ["actor.id", manager.create({ accountId: "acc_1", actor: { id: text, admin: true }, name: "CI" })],
+      ["accountId", manager.create({ accountId: text, actor: admin, name: "CI" })],
+    ] as const;
+    for (const [field, attempt] of attempts) {
+      const e = await rejection(attempt);
+      expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", field]);
+      expect(e.message).toContain("must not contain an API key");
+      expect(JSON.stringify(e.body) + e.message).not.toContain(key.slice(-32));
+    }
+    expect(store.size).toBe(1);
+  });
+
+  it("keeps names and metadata with long ids or hashes that are no key", async () => {
+    const { manager } = setup();
+    const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const created = await manager.create({ accountId: "acc_1", actor: admin, name: `build ${sha.slice(0, 40)}`, metadata: { sha, run: "a".repeat(40) } });
+    expect(created.record.metadata).toEqual({ sha, run: "a".repeat(40) });
+  });
+
+  it.each([
     ["a value", (key: string) => ({ previous: key })],
     ["a nested value", (key: string) => ({ deploy: { targets: ["ci", `token=${key}`] } })],
     ["a property name", (key: string) => ({ [key]: true })],

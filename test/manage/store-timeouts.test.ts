@@ -224,7 +224,8 @@ describe("createKeyManager({ timeouts }): a store that never answers fails close
     ["past the longest timer", 2 ** 31, "timeouts"],
     ["NaN", Number.NaN, "timeouts"],
     ["storeMs zero", { storeMs: 0 }, "timeouts.storeMs"],
-    ["accountsMs a string", { accountsMs: "5" }, "timeouts"],
+    ["accountsMs a string", { accountsMs: "5" }, "timeouts.accountsMs"],
+    ["storeMs a fraction", { storeMs: 1.5 }, "timeouts.storeMs"],
     ["an unknown key", { revokeMs: 5 }, "timeouts.revokeMs"],
   ])("timeouts %s is refused at setup: INVALID_OPTIONS naming the option", (_, timeouts, option) => {
     let thrown: unknown;

@@ -1,6 +1,7 @@
 // The conformance suite as a user runs it on a store of their own: a plain Map-based store written
 // from the KeyStore contract (DESIGN §6) alone, with no input checks, must pass the default suite;
-// the input checks of this package's stores are asked for only with `strictInput`.
+// the input checks of this package's stores are asked for only with `strictInput`. Stores that
+// break the contract in ways that are easy to miss must fail it (see "stores the suite must fail").
 import { describe, expect, it } from "vitest";
 import { ApiKeyError, type ApiKeyRecord, type ApiKeyUsage, type KeyStore, type RevokeOptions } from "../../src/index.js";
 import { makeTestRecord, runKeyStoreConformance } from "../../src/testing/index.js";
@@ -9,7 +10,7 @@ const copy = (r: ApiKeyRecord): ApiKeyRecord => structuredClone(r);
 
 /** What a user might write from docs/custom-key-store.md: copies in and out, DUPLICATE_KEY, the earliest revocation wins, last used moves forward. */
 class PlainMapStore implements KeyStore {
-  private readonly byId = new Map<string, ApiKeyRecord>();
+  protected readonly byId = new Map<string, ApiKeyRecord>();
 
   async insert(record: ApiKeyRecord): Promise<void> {
     for (const r of this.byId.values()) if (r.id === record.id || r.hash === record.hash) throw new ApiKeyError("DUPLICATE_KEY", "duplicate key");
@@ -100,5 +101,102 @@ describe("rotationRules", () => {
     });
     const settled = await Promise.allSettled(outcomes);
     expect(settled.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  });
+});
+
+/**
+ * Runs the suite on a store through a runner that collects each test and runs it at once: the
+ * outcome of every test by name (`undefined` if it passed, else the error it failed with).
+ */
+async function suiteOutcomes(makeStore: () => KeyStore): Promise<Map<string, unknown>> {
+  const runs: [string, Promise<unknown>][] = [];
+  runKeyStoreConformance("probe", makeStore, {
+    runner: {
+      describe: (_n, body) => body(),
+      it: (n, fn) => void runs.push([n, Promise.resolve().then(fn).then(() => undefined, (error: unknown) => error ?? new Error("rejected"))]),
+    },
+  });
+  const outcomes = new Map<string, unknown>();
+  for (const [n, run] of runs) outcomes.set(n, await run);
+  return outcomes;
+}
+
+const failedTests = (outcomes: Map<string, unknown>): string[] => [...outcomes].filter(([, error]) => error !== undefined).map(([n]) => n);
+
+/** A correct store whose getByHash (or getById) answers from a 10-second cache of its own reads. */
+class CachingStore extends PlainMapStore {
+  private readonly cache = new Map<string, { record: ApiKeyRecord | null; until: number }>();
+  constructor(private readonly which: "getByHash" | "getById") {
+    super();
+  }
+  private async cached(key: string, read: () => Promise<ApiKeyRecord | null>): Promise<ApiKeyRecord | null> {
+    const hit = this.cache.get(key);
+    if (hit !== undefined && Date.now() < hit.until) return hit.record === null ? null : copy(hit.record);
+    const record = await read();
+    this.cache.set(key, { record: record === null ? null : copy(record), until: Date.now() + 10_000 });
+    return record;
+  }
+  override async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return this.which === "getByHash" ? this.cached(`hash:${hash}`, () => super.getByHash(hash)) : super.getByHash(hash);
+  }
+  override async getById(id: string): Promise<ApiKeyRecord | null> {
+    return this.which === "getById" ? this.cached(`id:${id}`, () => super.getById(id)) : super.getById(id);
+  }
+}
+
+/** A correct store but for one thing: it keeps `createdAt` in whole seconds (as a column without fractions would). */
+class WholeSecondsStore extends PlainMapStore {
+  override async insert(record: ApiKeyRecord): Promise<void> {
+    const t = record.createdAt.getTime();
+    await super.insert({ ...record, createdAt: new Date(t - (t % 1_000)) });
+  }
+}
+
+/** A correct store but for one thing: getByHash matches a stored hash that starts with what it is given. */
+class PrefixLookupStore extends PlainMapStore {
+  override async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    for (const r of this.byId.values()) if (r.hash.startsWith(hash)) return copy(r);
+    return null;
+  }
+}
+
+describe("stores the suite must fail (DESIGN §4, §6, §9)", () => {
+  it("passes the plain store on every test (the probe runner itself fails nothing)", async () => {
+    const outcomes = await suiteOutcomes(() => new PlainMapStore());
+    expect(outcomes.size).toBeGreaterThan(5);
+    expect(failedTests(outcomes)).toEqual([]);
+  });
+
+  it("fails a store whose getByHash answers from a cache of its own: a key read before revoke() must read revoked right after", async () => {
+    const outcomes = await suiteOutcomes(() => new CachingStore("getByHash"));
+    expect(failedTests(outcomes)).not.toEqual([]);
+    const name = "a revocation shows at once, by hash and by id, also to a reader that read the key before";
+    expect(failedTests(outcomes)).toContain(name);
+    expect(String(outcomes.get(name))).toMatch(/getByHash right after revoke resolved: revokedAt is null/);
+  });
+
+  it("fails a store whose getById answers from a cache of its own", async () => {
+    const outcomes = await suiteOutcomes(() => new CachingStore("getById"));
+    expect(failedTests(outcomes)).not.toEqual([]);
+    const name = "a revocation shows at once, by hash and by id, also to a reader that read the key before";
+    expect(failedTests(outcomes)).toContain(name);
+    expect(String(outcomes.get(name))).toMatch(/getById right after revoke resolved: revokedAt is null/);
+  });
+
+  it("fails a store that drops the milliseconds of createdAt", async () => {
+    const outcomes = await suiteOutcomes(() => new WholeSecondsStore());
+    expect(failedTests(outcomes)).not.toEqual([]);
+    expect(failedTests(outcomes)).toContain("inserts a record and reads it back by hash and by id");
+    expect(String(outcomes.get("inserts a record and reads it back by hash and by id"))).toMatch(/field createdAt/);
+    // The records the suite makes carry milliseconds, so truncation shows on every run.
+    expect(makeTestRecord().createdAt.getTime() % 1_000).toBe(123);
+  });
+
+  it("fails a store whose getByHash matches a prefix of a stored hash (lookup is an equality)", async () => {
+    const outcomes = await suiteOutcomes(() => new PrefixLookupStore());
+    expect(failedTests(outcomes)).not.toEqual([]);
+    const name = "answers null for an unknown hash or id, and for a prefix of a stored one";
+    expect(failedTests(outcomes)).toEqual([name]);
+    expect(String(outcomes.get(name))).toMatch(/getByHash of a prefix of a stored hash/);
   });
 });

@@ -57,7 +57,7 @@ class ExpressRequestFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
   constructor(private readonly req: Request) {
-    this.authorization = authorizationLines(req.rawHeaders);
+    this.authorization = authorizationLines(req.rawHeaders, req.socket);
     this.method = req.method;
   }
   get ip(): string | undefined {
@@ -133,7 +133,15 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions)
     // inside the chain and nothing returned to Express, so no rejection can escape (Express 4
     // would crash the process on an unhandled one on Node ≥ 15).
     if (outcome instanceof Promise) {
-      outcome.then((result) => settle(result, req, res, next)).catch(() => {});
+      outcome
+        .then((result) => settle(result, req, res, next))
+        .catch(() => {
+          try {
+            send(res, FALLBACK_FAILURE);
+          } catch {
+            // Nothing more can be done for this response; the rejection is still handled.
+          }
+        });
     } else {
       settle(outcome, req, res, next);
     }

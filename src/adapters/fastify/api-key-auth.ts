@@ -74,7 +74,7 @@ class FastifyRequestFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
   constructor(private readonly request: FastifyRequest) {
-    this.authorization = authorizationLines(request.raw.rawHeaders);
+    this.authorization = authorizationLines(request.raw.rawHeaders, request.raw.socket);
     this.method = request.method;
   }
   get ip(): string | undefined {

@@ -75,7 +75,7 @@ export interface HonoApiKeyAuthOptions {
 
 /** What @hono/node-server puts in `c.env`: the Node request, whose raw header lines keep duplicates. */
 interface NodeBindings {
-  incoming?: { rawHeaders?: unknown; socket?: { remoteAddress?: unknown } };
+  incoming?: { rawHeaders?: unknown; url?: unknown; socket?: { remoteAddress?: unknown } };
 }
 
 function nodeIncoming(c: Context): NodeBindings["incoming"] {
@@ -114,9 +114,10 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     // On @hono/node-server the Node request's raw lines keep repeated Authorization lines apart.
     // Anywhere else (and for a sub-request) the Web headers: there repeated lines arrive joined
     // with ", ", which no key contains, so they are refused as malformed all the same.
-    const raw = incomingOf(c)?.rawHeaders;
+    const incoming = incomingOf(c);
+    const raw = incoming?.rawHeaders;
     this.authorization = Array.isArray(raw)
-      ? authorizationLines(raw as string[])
+      ? authorizationLines(raw as string[], incoming?.socket)
       : (c.req.raw.headers.get("authorization") ?? undefined);
     this.method = c.req.method;
   }
@@ -130,7 +131,13 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     return this.c.req.raw.headers.get("user-agent") ?? undefined;
   }
   get path(): string | undefined {
-    return this.c.req.path;
+    // As the client wrote it, like the other adapters: Hono's `c.req.path` is percent-decoded,
+    // which would put a `%0D%0A` in the path into events as a real line break.
+    const incoming = incomingOf(this.c);
+    if (typeof incoming?.url === "string") return incoming.url; // the core drops the query string
+    const url = this.c.req.url;
+    const start = url.indexOf("/", url.indexOf(":") + 3);
+    return start < 0 ? "/" : url.slice(start);
   }
 }
 

@@ -7,7 +7,7 @@
 import { errorBody } from "../../errors.js";
 import { UNAVAILABLE_MESSAGE, type ApiKeyAuthFailure } from "../../auth/responses.js";
 import { checkNow, type CheckNow } from "../../auth/check-now.js";
-import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult } from "../../auth/create-api-key-auth.js";
+import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import { invalidOption } from "../../errors.js";
 import { dropRejection, isThenable } from "../../lib/thenable.js";
 
@@ -16,9 +16,14 @@ export { dropRejection };
 /**
  * Every Authorization line of a Node `rawHeaders` list (name, value, name, value, …).
  * Node's parsed `headers` keeps only the first Authorization line, so a request with two would
- * look valid there; the core must see both to refuse it. @internal
+ * look valid there; the core must see both to refuse it.
+ *
+ * Node also stops keeping header lines past the server's `maxHeadersCount` (1000 by default),
+ * silently: an Authorization line past that point is never seen. A request whose lines may have
+ * been cut there (`socket` tells which server's limit applies) is handed on as two lines, so it
+ * is refused as malformed, never judged on the lines that happened to be kept. @internal
  */
-export function authorizationLines(rawHeaders: readonly string[] | undefined): string | string[] | undefined {
+export function authorizationLines(rawHeaders: readonly string[] | undefined, socket?: unknown): string | string[] | undefined {
   if (rawHeaders === undefined) return undefined;
   let first: string | undefined;
   let all: string[] | undefined;
@@ -30,7 +35,27 @@ export function authorizationLines(rawHeaders: readonly string[] | undefined): s
     if (first === undefined) first = value;
     else (all ??= [first]).push(value);
   }
+  // Node reads header lines in batches of 32 and only drops whole batches after the first, so a
+  // request with fewer lines than that is never cut: the limit is only looked up past it.
+  if (rawHeaders.length >= 64 && rawHeaders.length >= rawHeaderLimit(socket)) return [first ?? "", ""];
   return all ?? first;
+}
+
+/**
+ * How many `rawHeaders` entries (names and values) Node keeps for a request on the server behind
+ * `socket`: `maxHeadersCount` × 2 when that is a number (none at all for 0 or less), else Node's
+ * default of 2000. A server that cannot be read gets the default.
+ */
+function rawHeaderLimit(socket: unknown): number {
+  let count: unknown;
+  try {
+    count = (socket as { server?: { maxHeadersCount?: unknown } } | null | undefined)?.server?.maxHeadersCount;
+  } catch {
+    count = undefined;
+  }
+  if (typeof count !== "number") return 2000;
+  const entries = count << 1; // as Node computes it
+  return entries > 0 ? entries : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -111,28 +136,64 @@ export { checkOptionNames as rejectUnknownOptions } from "../../errors.js";
 export function checkedResult(result: unknown): ApiKeyAuthResult {
   const r = result as ApiKeyAuthResult | null | undefined;
   if (typeof r === "object" && r !== null) {
-    if (r.ok === true && typeof r.key === "object" && r.key !== null) return r;
-    if (r.ok === false && typeof r.status === "number" && typeof r.body === "object" && typeof r.headers === "object") return r;
+    try {
+      if (r.ok === true && typeof r.key === "object" && r.key !== null) return r;
+      if (r.ok === false && typeof r.status === "number" && typeof r.body === "object" && typeof r.headers === "object") return r;
+    } catch {
+      // A result whose fields throw when read (a getter, a revoked Proxy) is no answer either.
+    }
   }
   return FALLBACK_FAILURE;
+}
+
+/**
+ * A result from an authenticator that is not ours (a wrapper, a test double), read once into a
+ * plain object: a getter that throws, or answers differently on a second read, cannot make the
+ * adapter fail or change its mind half-way. Anything malformed is the 503 fallback. @internal
+ */
+export function copiedResult(result: unknown): ApiKeyAuthResult {
+  try {
+    const r = result as Record<string, unknown> | null | undefined;
+    if (typeof r !== "object" || r === null) return FALLBACK_FAILURE;
+    const ok = r["ok"];
+    if (ok === true) {
+      const key = r["key"];
+      return typeof key === "object" && key !== null ? { ok: true, key: key as AuthenticatedApiKey } : FALLBACK_FAILURE;
+    }
+    if (ok !== false) return FALLBACK_FAILURE;
+    const status = r["status"];
+    const body = r["body"];
+    const headers = r["headers"];
+    if (typeof status !== "number" || typeof body !== "object" || body === null || typeof headers !== "object" || headers === null) {
+      return FALLBACK_FAILURE;
+    }
+    const copied: Record<string, string> = {};
+    for (const name of Object.keys(headers)) copied[name] = String((headers as Record<string, unknown>)[name]);
+    return Object.freeze({ ok: false, status, body, headers: Object.freeze(copied), reason: r["reason"] }) as ApiKeyAuthFailure;
+  } catch {
+    return FALLBACK_FAILURE;
+  }
 }
 
 /**
  * Run the authenticator: a checked result at once when it answered without waiting (see
  * `checkNow`), else a promise of one that never rejects (a rejection or a malformed answer is
  * the 503 fallback). An authenticator that is not ours (a wrapper, a test double), or one whose
- * `authenticate` was replaced, goes through its `authenticate`. Throws nothing.
+ * `authenticate` was replaced, goes through its `authenticate`, and its answer is read once into
+ * a result of our own ({@link copiedResult}). Throws nothing.
  * @internal
  */
 export function runAuth(auth: ApiKeyAuth, request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> {
   let outcome: unknown;
+  let ours = false;
   try {
     const fast = (auth as { [checkNow]?: CheckNow<ApiKeyAuthRequest, ApiKeyAuthResult> })[checkNow];
-    outcome =
-      fast !== undefined && fast !== null && fast.authenticate === auth.authenticate ? fast.check(request) : auth.authenticate(request);
+    ours = fast !== undefined && fast !== null && fast.authenticate === auth.authenticate;
+    outcome = ours ? (fast as CheckNow<ApiKeyAuthRequest, ApiKeyAuthResult>).check(request) : auth.authenticate(request);
   } catch {
     return FALLBACK_FAILURE;
   }
-  if (isThenable(outcome)) return Promise.resolve(outcome).then(checkedResult, () => FALLBACK_FAILURE);
-  return checkedResult(outcome);
+  const read = ours ? checkedResult : copiedResult;
+  if (isThenable(outcome)) return Promise.resolve(outcome).then(read, () => FALLBACK_FAILURE);
+  return read(outcome);
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKeyAuth, isApiKeyError, MemoryKeyStore, type ApiKeyAuthEvent } from "../../../src/index.js";
 import { apiKeyAuth } from "../../../src/adapters/express/index.js";
 import { createFixture, type Fixture } from "../helpers/fixture.js";
-import { garbageAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
+import { garbageAuth, throwingResultAuth, fickleResultAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -113,6 +113,8 @@ describe.each([
     ["throws", throwingAuth],
     ["rejects", rejectingAuth],
     ["resolves with a non-result", garbageAuth],
+    ["resolves with a result whose fields throw when read", throwingResultAuth],
+    ["resolves with a result that changes between reads", fickleResultAuth],
     ["returns a non-promise", notAPromiseAuth],
   ] as const)("answers the 503 envelope when the authenticator %s, with no unhandled rejection", async (_how, make) => {
     const unhandled: unknown[] = [];

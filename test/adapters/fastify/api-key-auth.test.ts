@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApiKeyAuth, isApiKeyError, MemoryKeyStore, type ApiKeyAuthEvent } from "../../../src/index.js";
 import { apiKeyAuth, type FastifyApiKeyAuthOptions } from "../../../src/adapters/fastify/index.js";
 import { createFixture, type Fixture } from "../helpers/fixture.js";
-import { garbageAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
+import { garbageAuth, throwingResultAuth, fickleResultAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -191,6 +191,8 @@ describe("request handling", () => {
     ["throws", throwingAuth],
     ["rejects", rejectingAuth],
     ["resolves with a non-result", garbageAuth],
+    ["resolves with a result whose fields throw when read", throwingResultAuth],
+    ["resolves with a result that changes between reads", fickleResultAuth],
     ["returns a non-promise", notAPromiseAuth],
   ] as const)("answers the 503 envelope when the authenticator %s", async (_how, make) => {
     const { fastify } = await appWith({ auth: make() });

@@ -103,6 +103,9 @@ export const HEADER_CASES: readonly HeaderCase[] = [
   { name: "ideographic space after the scheme", lines: (k) => auth(`Bearer\u3000${k.pro}`), expect: "malformed" },
   // Unicode look-alikes (DESIGN §3: no look-alikes)
   { name: "Cyrillic letters in the scheme", lines: (k) => auth(`\u0412\u0435arer ${k.pro}`), expect: "malformed" },
+  { name: "Cyrillic e inside the scheme, Latin B first", lines: (k) => auth(`B\u0435arer ${k.pro}`), expect: "malformed" },
+  { name: "accented e inside the scheme", lines: (k) => auth(`B\u00e9arer ${k.pro}`), expect: "malformed" },
+  { name: "zero-width space inside the scheme", lines: (k) => auth(`Bea\u200brer ${k.pro}`), expect: "malformed" },
   { name: "fullwidth B in the scheme", lines: (k) => auth(`\uff22earer ${k.pro}`), expect: "malformed" },
   { name: "Cyrillic a in the key body", lines: (k) => auth(`Bearer ${head}\u0430${body(k.pro).slice(1)}`), expect: "malformed" },
   { name: "fullwidth digit in the key body", lines: (k) => auth(`Bearer ${head}\uff11${body(k.pro).slice(1)}`), expect: "malformed" },

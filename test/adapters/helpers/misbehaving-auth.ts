@@ -44,3 +44,38 @@ export function notAPromiseAuth(): ApiKeyAuth {
     close: async () => {},
   };
 }
+
+/** Resolves with a result whose fields throw when read (a getter, a revoked Proxy). */
+export function throwingResultAuth(): ApiKeyAuth {
+  return {
+    realm: "api",
+    authenticate: () =>
+      Promise.resolve({
+        get ok(): never {
+          throw new Error("boom");
+        },
+      } as never),
+    close: async () => {},
+  };
+}
+
+/** Resolves with a result that says it is a pass on the first read of `ok` and throws after. */
+export function fickleResultAuth(): ApiKeyAuth {
+  let reads = 0;
+  return {
+    realm: "api",
+    authenticate: () => {
+      reads = 0;
+      return Promise.resolve({
+        get ok(): boolean {
+          if (reads++ > 0) throw new Error("boom");
+          return true;
+        },
+        get key(): never {
+          throw new Error("boom");
+        },
+      } as never);
+    },
+    close: async () => {},
+  };
+}

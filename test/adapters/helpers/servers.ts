@@ -20,6 +20,8 @@ export const ADAPTERS: readonly AdapterName[] = ["express5", "express4", "fastif
 
 export interface RunningServer {
   port: number;
+  /** The Node HTTP server underneath (for its limits, such as `maxHeadersCount`). */
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,8 @@ export async function createFastifyApp({ auth, downAuth }: AppAuth): Promise<Ret
     api.get("/v1/contacts", answer);
     api.post("/v1/contacts", answer);
     api.delete("/v1/contacts", answer);
+    // Any path under /v1/files/ (for paths with odd escapes; the other frameworks check every path).
+    api.get("/v1/files/*", answer);
   });
   await fastify.register(
     async (down) => {
@@ -106,13 +110,13 @@ export async function startServer(name: AdapterName, appAuth: AppAuth): Promise<
   if (name === "express5" || name === "express4") {
     const app = createExpressApp(name === "express5" ? express5 : express4, appAuth);
     const server = app.listen(0, "127.0.0.1");
-    return { port: await listen(server), close: closer(server) };
+    return { port: await listen(server), server, close: closer(server) };
   }
   if (name === "fastify") {
     const fastify = await createFastifyApp(appAuth);
     await fastify.listen({ port: 0, host: "127.0.0.1" });
-    return { port: (fastify.server.address() as AddressInfo).port, close: () => fastify.close() };
+    return { port: (fastify.server.address() as AddressInfo).port, server: fastify.server, close: () => fastify.close() };
   }
   const server = serve({ fetch: createHonoApp(appAuth).fetch, port: 0, hostname: "127.0.0.1" }) as Server;
-  return { port: await listen(server), close: closer(server) };
+  return { port: await listen(server), server, close: closer(server) };
 }

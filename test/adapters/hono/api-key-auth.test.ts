@@ -15,7 +15,7 @@ import { createApiKeyAuth, isApiKeyError, MemoryKeyStore, type ApiKeyAuth, type 
 import { apiKeyAuth, type ApiKeyAuthEnv, type HonoApiKeyAuthOptions } from "../../../src/adapters/hono/index.js";
 import { createFixture, type Fixture } from "../helpers/fixture.js";
 import { rawRequest } from "../helpers/raw-http.js";
-import { garbageAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
+import { garbageAuth, throwingResultAuth, fickleResultAuth, notAPromiseAuth, rejectingAuth, throwingAuth, UNAVAILABLE_BODY } from "../helpers/misbehaving-auth.js";
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -218,6 +218,8 @@ describe("request handling", () => {
     ["throws", throwingAuth],
     ["rejects", rejectingAuth],
     ["resolves with a non-result", garbageAuth],
+    ["resolves with a result whose fields throw when read", throwingResultAuth],
+    ["resolves with a result that changes between reads", fickleResultAuth],
     ["returns a non-promise", notAPromiseAuth],
   ] as const)("answers the 503 envelope when the authenticator %s", async (_how, make) => {
     const res = await appWith(make()).request("/v1/me", { headers: { authorization: `Bearer ${fixture.keys.pro}` } });
