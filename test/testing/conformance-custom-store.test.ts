@@ -167,21 +167,16 @@ describe("stores the suite must fail (DESIGN §4, §6, §9)", () => {
     expect(failedTests(outcomes)).toEqual([]);
   });
 
-  it("fails a store whose getByHash answers from a cache of its own: a key read before revoke() must read revoked right after", async () => {
-    const outcomes = await suiteOutcomes(() => new CachingStore("getByHash"));
-    expect(failedTests(outcomes)).not.toEqual([]);
-    const name = "a revocation shows at once, by hash and by id, also to a reader that read the key before";
-    expect(failedTests(outcomes)).toContain(name);
-    expect(String(outcomes.get(name))).toMatch(/getByHash right after revoke resolved: revokedAt is null/);
-  });
-
-  it("fails a store whose getById answers from a cache of its own", async () => {
-    const outcomes = await suiteOutcomes(() => new CachingStore("getById"));
-    expect(failedTests(outcomes)).not.toEqual([]);
-    const name = "a revocation shows at once, by hash and by id, also to a reader that read the key before";
-    expect(failedTests(outcomes)).toContain(name);
-    expect(String(outcomes.get(name))).toMatch(/getById right after revoke resolved: revokedAt is null/);
-  });
+  it.each(["getByHash", "getById"] as const)(
+    "fails a store whose %s answers from a cache of its own: a key read before revoke() must read revoked right after",
+    async (method) => {
+      const outcomes = await suiteOutcomes(() => new CachingStore(method));
+      expect(failedTests(outcomes)).not.toEqual([]);
+      const name = "a revocation shows at once, by hash and by id, also to a reader that read the key before";
+      expect(failedTests(outcomes)).toContain(name);
+      expect(String(outcomes.get(name))).toContain(`${method} right after revoke resolved: revokedAt is null`);
+    },
+  );
 
   it("fails a store that drops the milliseconds of createdAt", async () => {
     const outcomes = await suiteOutcomes(() => new WholeSecondsStore());
