@@ -160,6 +160,8 @@ export function shownOptionName(name: string): string {
 export function isOptionsObject(value: unknown): value is object {
   if (typeof value !== "object" || value === null) return false;
   try {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) return true; // the usual case, at once
     return !Array.isArray(value) && Object.prototype.toString.call(value) === "[object Object]";
   } catch {
     // A revoked Proxy, a throwing trap: taken as options here, so reading them reports the
