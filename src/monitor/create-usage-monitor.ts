@@ -456,8 +456,22 @@ function from(ip: string | null): string {
   return ip === null ? " from an unknown address" : ` from ${shown(ip)}`;
 }
 
-// An IPv4 or IPv6 literal (with an optional zone or brackets), nothing else.
-const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z_.-]{1,20})?\]?)$/;
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+// A zone names an interface (`eth0`, `12`): letters and digits only, so never a domain or a link.
+const IPV6 = /^\[?([0-9A-Fa-f:.]{2,45})(?:%[0-9A-Za-z]{1,15})?\]?$/;
+
+/** An IPv4 or IPv6 literal (IPv6 with an optional interface zone or brackets), nothing else. */
+function isIpLiteral(text: string): boolean {
+  if (IPV4.test(text)) return true;
+  const v6 = IPV6.exec(text);
+  if (v6 === null || !(v6[1] as string).includes(":")) return false;
+  try {
+    new URL(`http://[${v6[1] as string}]/`); // the URL parser's IPv6 grammar: `::`-compression, an embedded IPv4
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The address as alert text. An event's ip may come from a header the client wrote (a `getIp` or
@@ -466,7 +480,7 @@ const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f:.]{2,45}(?:%[0-9A-
  * message. The alert's `ip` and `addresses` fields keep the value as given.
  */
 function shown(ip: string): string {
-  return IP_LITERAL.test(ip) ? ip : "an address that is not an IP literal (see the alert's ip)";
+  return isIpLiteral(ip) ? ip : "an address that is not an IP literal (see the alert's ip)";
 }
 
 const UNITS: readonly (readonly [number, string, string])[] = [

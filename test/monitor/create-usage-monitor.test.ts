@@ -160,6 +160,17 @@ describe("createUsageMonitor (DESIGN §8, spec 'Monitoring')", () => {
       const v6 = watch();
       for (let i = 0; i < 20; i++) invalid(v6, "2001:db8::1%eth0");
       expect(v6.alerts[0]?.message).toBe("20 invalid API keys from 2001:db8::1%eth0 within 1 min");
+      // Text that only looks like one (hex letters and dots, a domain as the zone, dots alone) is not.
+      for (const lookalike of ["bad.cafe", "fe80::1%phish.example", "fe80::1%phish-login.com", "...", "999.1.1.1", "1:2", "cafe.face.bead.deed"]) {
+        const l = watch();
+        for (let i = 0; i < 20; i++) invalid(l, lookalike);
+        expect(l.alerts[0]?.message, lookalike).toBe("20 invalid API keys from an address that is not an IP literal (see the alert's ip) within 1 min");
+      }
+      for (const literal of ["::", "::1", "[2001:db8::1]", "::ffff:192.0.2.1", "fe80::1%12", "10.0.0.255"]) {
+        const l = watch();
+        for (let i = 0; i < 20; i++) invalid(l, literal);
+        expect(l.alerts[0]?.message, literal).toBe(`20 invalid API keys from ${literal} within 1 min`);
+      }
     });
 
     it("is raised when one address presents the threshold of invalid keys within the window (default 20 per minute)", () => {
