@@ -289,7 +289,16 @@ const schema = z.strictObject({
   cache: cacheSchema.optional(),
 });
 
-const isDate = (v: unknown): v is Date => Object.prototype.toString.call(v) === "[object Date]";
+/** A real Date of any realm, an Invalid Date included (it then counts as revoked or expired: fails closed). */
+const isDate = (v: unknown): v is Date => {
+  if (typeof v !== "object" || v === null) return false;
+  try {
+    Date.prototype.getTime.call(v); // throws for anything that is not a real Date
+    return true;
+  } catch {
+    return false;
+  }
+};
 const isDateOrNull = (v: unknown): boolean => v === null || isDate(v);
 const isTextOrNull = (v: unknown): boolean => v === null || typeof v === "string";
 
