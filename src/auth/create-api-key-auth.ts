@@ -27,7 +27,7 @@ import {
   timeLimits,
   timeoutsSchema,
 } from "../lib/options.js";
-import type { ApiKeyPermissions, ApiKeyRecord, KeyStore } from "../store/key-store.js";
+import { dateTime, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
 import { MemoryKeyStore, syncLookup } from "../store/memory-key-store.js";
 import { bearerStart, isB64token, soleLine } from "./authorization-header.js";
 import { dropRejection } from "../lib/thenable.js";
@@ -290,15 +290,7 @@ const schema = z.strictObject({
 });
 
 /** A real Date of any realm, an Invalid Date included (it then counts as revoked or expired: fails closed). */
-const isDate = (v: unknown): v is Date => {
-  if (typeof v !== "object" || v === null) return false;
-  try {
-    Date.prototype.getTime.call(v); // throws for anything that is not a real Date
-    return true;
-  } catch {
-    return false;
-  }
-};
+const isDate = (v: unknown): v is Date => dateTime(v) !== null;
 const isDateOrNull = (v: unknown): boolean => v === null || isDate(v);
 const isTextOrNull = (v: unknown): boolean => v === null || typeof v === "string";
 

@@ -267,15 +267,22 @@ export function copyRecord(r: ApiKeyRecord): ApiKeyRecord {
  * an Invalid Date, a string, a number, `null`, an object that only looks like a Date. @internal
  */
 export function validTime(value: unknown): number | null {
+  const t = dateTime(value);
+  return t !== null && Number.isFinite(t) ? t : null;
+}
+
+/**
+ * The time value of a real `Date` (from any realm), `NaN` for an Invalid Date, or `null` for
+ * anything that is not a Date (a string, an object that only looks like one). @internal
+ */
+export function dateTime(value: unknown): number | null {
   if (typeof value !== "object" || value === null) return null;
-  let t: number;
   try {
     // Reads the internal time value: throws for anything that is not a real Date.
-    t = Date.prototype.getTime.call(value);
+    return Date.prototype.getTime.call(value);
   } catch {
     return null;
   }
-  return Number.isFinite(t) ? t : null;
 }
 
 function describeValue(value: unknown): string {

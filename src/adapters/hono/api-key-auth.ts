@@ -107,6 +107,8 @@ function incomingOf(c: Context): NodeBindings["incoming"] {
 class HonoRequestFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
+  /** The Node request behind this very Request, on @hono/node-server (found once per request). */
+  private readonly incoming: NodeBindings["incoming"];
   constructor(
     private readonly c: Context,
     private readonly getIp: ((c: Context) => string | undefined) | undefined,
@@ -114,7 +116,7 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     // On @hono/node-server the Node request's raw lines keep repeated Authorization lines apart.
     // Anywhere else (and for a sub-request) the Web headers: there repeated lines arrive joined
     // with ", ", which no key contains, so they are refused as malformed all the same.
-    const incoming = incomingOf(c);
+    const incoming = (this.incoming = incomingOf(c));
     const raw = incoming?.rawHeaders;
     this.authorization = Array.isArray(raw)
       ? authorizationLines(raw as string[], incoming?.socket)
@@ -133,7 +135,7 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
   get path(): string | undefined {
     // As the client wrote it, like the other adapters: Hono's `c.req.path` is percent-decoded,
     // which would put a `%0D%0A` in the path into events as a real line break.
-    const incoming = incomingOf(this.c);
+    const incoming = this.incoming;
     if (typeof incoming?.url === "string") return incoming.url; // the core drops the query string
     const url = this.c.req.url;
     const start = url.indexOf("/", url.indexOf(":") + 3);
