@@ -276,6 +276,26 @@ describe("cache without announcements, and not-found answers", () => {
     await auth.close();
   });
 
+  it("keeps at most `max` unknown keys, dropping the one remembered longest ago, however many came and went", async () => {
+    const store = new ControlledStore();
+    const keys = Array.from({ length: 40 }, () => generateApiKey({ environment: "prod" }).key);
+    const auth = createApiKeyAuth({ store, cache: { ttlMs: 60_000, max: 3, negativeTtlMs: 60_000 } });
+    // A flood far past `max` (each unknown key is remembered, then pushed out by later ones).
+    for (const key of keys) await auth.authenticate(get(key));
+    expect(store.lookups).toBe(40);
+    // The last three are still remembered; the fourth from the end was dropped.
+    for (const key of keys.slice(-3)) await auth.authenticate(get(key));
+    expect(store.lookups).toBe(40);
+    await auth.authenticate(get(keys[36] as string));
+    expect(store.lookups).toBe(41);
+    // Remembering keys[36] again pushed out the oldest of the three (keys[37]), not a newer one.
+    await auth.authenticate(get(keys[39] as string));
+    expect(store.lookups).toBe(41);
+    await auth.authenticate(get(keys[37] as string));
+    expect(store.lookups).toBe(42);
+    await auth.close();
+  });
+
   it("negativeTtlMs: 0 never remembers an unknown key", async () => {
     const store = new ControlledStore();
     const g = generateApiKey({ environment: "prod" });
