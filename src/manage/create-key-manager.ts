@@ -32,12 +32,12 @@ import {
 } from "../lib/options.js";
 import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
-import { MAX_STORED_TIME, metadataProblem, storableText, validTime, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
+import { MAX_STORED_TIME, metadataProblem, storableText, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
 import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore } from "./store-failure.js";
-import { readInput, refuseUnknownFields } from "./parse-input.js";
+import { dateFromInput, keyIdProblem, readInput, refuseUnknownFields } from "./parse-input.js";
 
 /**
  * Who is acting: the caller has checked that this user belongs to the account.
@@ -142,7 +142,7 @@ export interface CreateApiKeyInput {
   environment?: string | undefined;
   /** Default `"all"`. */
   permissions?: ApiKeyPermissions | undefined;
-  /** A time in the future (Date or ISO string), at most 9999-12-31; omitted: never expires. */
+  /** A time in the future (a Date, or an ISO 8601 string such as "2030-01-31" or "2030-01-31T12:00:00Z": a time needs Z or an offset), at most 9999-12-31; omitted: never expires. */
   expiresAt?: Date | string | undefined;
   /**
    * Your own JSON data, kept with the record: an object, without NUL characters or lone
@@ -415,9 +415,9 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
         throw new ApiKeyError("FORBIDDEN", `API access requires ${planName} plan`, { status: 403 });
     },
     async findOwned(accountId, id) {
-      if (typeof id !== "string" || !storableId(id, 200))
-        throw validationError("id", "a key id is required");
-      const record = await store.getById(id);
+      const problem = keyIdProblem(id);
+      if (problem !== null) throw validationError("id", problem);
+      const record = await store.getById(id as string);
       // Another account's key is indistinguishable from a missing one.
       if (record === null || record.accountId !== accountId)
         throw new ApiKeyError("NOT_FOUND", "API key not found", { status: 404 });
@@ -498,10 +498,11 @@ export function parseCreateInput(
   const rawExpiry: unknown = input.expiresAt;
   let expiresAt: Date | null = null;
   if (rawExpiry !== undefined && rawExpiry !== null) {
-    // validTime, not `instanceof Date`: a Proxy of a Date or an object inheriting from Date.prototype
-    // would throw on getTime(); a Date of another realm is fine.
-    expiresAt = typeof rawExpiry === "string" ? new Date(rawExpiry) : new Date(validTime(rawExpiry) ?? NaN);
-    if (Number.isNaN(expiresAt.getTime())) throw validationError("expiresAt", "must be a date");
+    // The same rule as rotate's and unused's dates: a real Date (read by its internal time, so a
+    // Proxy of a Date is refused) or a strict ISO 8601 string.
+    const parsed = dateFromInput(rawExpiry);
+    if (typeof parsed === "string") throw validationError("expiresAt", parsed);
+    expiresAt = parsed;
     if (expiresAt.getTime() <= ctx.clock.now()) throw validationError("expiresAt", "must be in the future");
     if (expiresAt.getTime() > MAX_STORED_TIME) throw validationError("expiresAt", "must be at most 9999-12-31");
   }

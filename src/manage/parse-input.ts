@@ -91,35 +91,98 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 
-/** A key id as the manager issues them (and any custom store's, up to 200 characters). @internal */
-export const keyIdSchema = z
-  .string({ error: "a key id is required" })
-  .min(1, "a key id is required")
-  .max(200, "a key id is at most 200 characters")
-  .refine(storableText, "a key id is required");
+/** Longest key id accepted (the manager's are far shorter; a custom store's may be longer). @internal */
+export const MAX_KEY_ID_LENGTH = 200;
 
 /**
- * A real Date (of any realm) by its internal time value: `z.date()` calls `getTime()` on anything
- * `instanceof Date`, which throws a raw TypeError for a Proxy of a Date or an object made from
- * Date.prototype. An Invalid Date passes here and is refused below.
+ * What is wrong with `id` as a key id, or `null`: one rule, one wording, for revoke, rotate and
+ * rotationStatus. @internal
  */
-const realDate = z.custom<Date>((v) => {
-  try {
-    Date.prototype.getTime.call(v);
-    return true;
-  } catch {
-    return false;
+export function keyIdProblem(id: unknown): string | null {
+  if (typeof id !== "string" || id.length === 0) return "a key id is required";
+  if (id.length > MAX_KEY_ID_LENGTH) return `a key id is at most ${MAX_KEY_ID_LENGTH} characters`;
+  if (!storableText(id)) return "not a key id (it holds a NUL or a lone surrogate)";
+  return null;
+}
+
+/** A key id as the manager issues them (and any custom store's, up to 200 characters). @internal */
+export const keyIdSchema = z.unknown().transform((v, ctx): string => {
+  const problem = keyIdProblem(v);
+  if (problem !== null) {
+    ctx.addIssue({ code: "custom", message: problem });
+    return z.NEVER;
   }
+  return v as string;
 });
 
-/** A Date or an ISO 8601 string, as a valid Date. @internal */
-export const dateSchema = z
-  .union([realDate, z.string().max(100)], { error: "must be a date" })
-  .transform((v, ctx) => {
-    const d = typeof v === "string" ? new Date(v) : new Date(validTime(v) ?? NaN);
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: "custom", message: "must be a date" });
-      return z.NEVER;
+/** Longest date string looked at; a longer one is refused before any parsing. @internal */
+export const MAX_DATE_TEXT = 40;
+
+// `2030-01-31`, or `2030-01-31T12:00`, `…:00`, `…:00.123` (up to 9 decimals) with `Z` or `±hh:mm`.
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** What a date field accepts, in the words of its error. @internal */
+export const DATE_EXPECTED = "must be a Date or an ISO 8601 date (2030-01-31, or 2030-01-31T12:00:00Z with Z or an offset)";
+
+const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/**
+ * A date field's value as a valid Date, or the reason it is none. Takes a real Date (of any realm,
+ * read by its internal time: a Proxy of a Date is no Date) or an ISO 8601 string, strictly: a
+ * date alone (midnight UTC, as `Date` reads it), or a date and time that says its offset (`Z` or
+ * `+02:00`). A time without an offset, or text such as `01/02/2030` or `March 7, 2030`, is refused
+ * rather than read in the server's time zone or the server's idea of day and month order. @internal
+ */
+export function dateFromInput(value: unknown): Date | string {
+  if (typeof value === "string") {
+    if (value.length > MAX_DATE_TEXT) return DATE_EXPECTED;
+    const m = ISO_DATE.exec(value);
+    if (m === null) return DATE_EXPECTED;
+    const [, y, mo, d, h, mi, sec, frac, zone] = m;
+    if (h !== undefined && zone === undefined) return "needs Z or an offset after the time (2030-01-31T12:00:00Z), so it does not depend on the server's time zone";
+    const year = Number(y);
+    const month = Number(mo);
+    const day = Number(d);
+    const hour = Number(h ?? 0);
+    const minute = Number(mi ?? 0);
+    const second = Number(sec ?? 0);
+    let offset = 0;
+    if (zone !== undefined && zone !== "Z") {
+      const oh = Number(zone.slice(1, 3));
+      const om = Number(zone.slice(4, 6));
+      if (oh > 23 || om > 59) return DATE_EXPECTED;
+      offset = (zone.charCodeAt(0) === 45 /* - */ ? -1 : 1) * (oh * 60 + om);
     }
-    return d;
-  });
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) {
+      return DATE_EXPECTED;
+    }
+    const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"));
+    const utc = new Date(0);
+    utc.setUTCFullYear(year, month - 1, day); // years 0–99 stay themselves (Date.UTC would add 1900)
+    utc.setUTCHours(hour, minute - offset, second, ms);
+    return utc;
+  }
+  const time = validTime(value);
+  return time === null || Number.isNaN(time) ? DATE_EXPECTED : new Date(time);
+}
+
+/** A Date or an ISO 8601 string ({@link dateFromInput}), as a valid Date. @internal */
+export const dateSchema = z.unknown().transform((v, ctx): Date => {
+  const d = dateFromInput(v);
+  if (typeof d === "string") {
+    ctx.addIssue({ code: "custom", message: d });
+    return z.NEVER;
+  }
+  return d;
+});
+
+/** {@link dateSchema}, or `null`. @internal */
+export const nullableDateSchema = z.unknown().transform((v, ctx): Date | null => {
+  if (v === null) return null;
+  const d = dateFromInput(v);
+  if (typeof d === "string") {
+    ctx.addIssue({ code: "custom", message: d });
+    return z.NEVER;
+  }
+  return d;
+});

@@ -16,7 +16,7 @@ import { revokedAtTime } from "../auth/revoked.js";
 import { ApiKeyError, isApiKeyError } from "../errors.js";
 import { isLiveKey, MAX_STORED_TIME, type ApiKeyRecord } from "../store/key-store.js";
 import type { ApiKeyListItem, CreatedApiKey, KeyManagerActor, ManagerContext } from "./create-key-manager.js";
-import { dateSchema, fieldError, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
+import { fieldError, nullableDateSchema, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
 
 /**
  * Longest grace period `rotate` accepts: 30 days. Longer overlaps defeat the point of rotating.
@@ -49,14 +49,16 @@ export interface RotateApiKeyInput {
   /** Id of the key to replace. */
   id: string;
   /**
-   * How long the old key keeps working, in ms: 0 (the default) revokes it now; at most
-   * {@link MAX_GRACE_PERIOD_MS}.
+   * How long the old key keeps working, in ms: 0 (the default) stops it now; at most
+   * {@link MAX_GRACE_PERIOD_MS}. The end is a time on this server's clock, kept exactly by every
+   * server (a grace is never cut short), so a server whose clock runs behind by a few seconds
+   * accepts the old key for those seconds more; `revoke` allows for that (see docs/key-management.md).
    */
   gracePeriodMs?: number | undefined;
   /**
    * Expiry of the new key. Omitted: the old key's lifetime again, counted from now (a key created
    * for 90 days gets a fresh 90 days; one that never expired never expires). `null`: never expires.
-   * A date: that time, which must be in the future and at most 9999-12-31. A lifetime carried over
+   * A date (a Date or an ISO 8601 string, read as `create` reads it): that time, which must be in the future and at most 9999-12-31. A lifetime carried over
    * is capped at 9999-12-31 too.
    */
   expiresAt?: Date | string | null | undefined;
@@ -79,8 +81,9 @@ export interface RotatedApiKey extends CreatedApiKey {
   /** The old key as stored after the rotation; its `revokedAt` is when it stops working. */
   readonly previous: ApiKeyListItem;
   /**
-   * When the old key stops (stopped) working. For a working key: now plus the grace period (or
-   * earlier, if it was already scheduled to be revoked sooner). For a key that had already stopped
+   * When the old key stops (stopped) working. For a working key: now plus the grace period, or
+   * earlier if it expires before that (its `expiresAt`) or was already scheduled to be revoked
+   * sooner. For a key that had already stopped
    * (revoked or expired) no grace applies: the time it stopped, its `revokedAt` or `expiresAt`
    * (the earlier of the two), which is never after the rotation.
    */
@@ -95,7 +98,7 @@ const rotateSchema = z.object({
     .min(0, "must be 0 or more")
     .max(MAX_GRACE_PERIOD_MS, `must be at most ${MAX_GRACE_PERIOD_MS} (30 days)`)
     .optional(),
-  expiresAt: z.union([dateSchema, z.null()]).optional(),
+  expiresAt: nullableDateSchema.optional(),
 });
 
 /** Ids being rotated in this process: a second rotation of the same key meanwhile is refused with 409. */
@@ -130,6 +133,17 @@ export function stoppedAt(record: ApiKeyRecord, now: number): Date | null {
   if (revoked === null) return expired;
   if (expired === null) return revoked;
   return expired.getTime() < revoked.getTime() ? expired : revoked;
+}
+
+/**
+ * When a key that still works will stop by itself: the earlier of its scheduled revocation and its
+ * expiry, or `null` if it has neither. @internal
+ */
+export function endOf(record: ApiKeyRecord): Date | null {
+  const { revokedAt, expiresAt } = record;
+  if (revokedAt === null) return expiresAt;
+  if (expiresAt === null) return revokedAt;
+  return expiresAt.getTime() < revokedAt.getTime() ? expiresAt : revokedAt;
 }
 
 const ALREADY_ROTATED = "API key was already rotated; rotate its replacement instead";
@@ -219,7 +233,7 @@ export async function rotateApiKey(ctx: ManagerContext, given: RotateApiKeyInput
       await ctx.store.revoke(record.id, { at: new Date(now), reason: "revoked" }).catch(() => null);
       throw error;
     }
-    return { key, record, previous: ctx.toItem(previous), graceEndsAt: previous.revokedAt ?? graceEndsAt };
+    return { key, record, previous: ctx.toItem(previous), graceEndsAt: endOf(previous) ?? graceEndsAt };
   } finally {
     busy.delete(fields.id);
   }

@@ -9,7 +9,7 @@ import { ApiKeyError } from "../errors.js";
 import { isLiveKey } from "../store/key-store.js";
 import type { ApiKeyListItem, ManagerContext } from "./create-key-manager.js";
 import { fieldError, keyIdSchema, parseInput, readInput, refuseUnknownFields } from "./parse-input.js";
-import { stoppedAt } from "./rotate-api-key.js";
+import { endOf, stoppedAt } from "./rotate-api-key.js";
 
 /**
  * Input of {@link KeyManager.rotationStatus}: the id of the key that was rotated out.
@@ -48,8 +48,8 @@ export interface RotationStatus {
   /** When the rotation happened (the new key's creation). */
   readonly rotatedAt: Date;
   /**
-   * When the old key stops (stopped) working; an administrator's revoke (or its expiry) may have
-   * made it earlier. For a key that was revoked or expired before it was rotated (no grace), the
+   * When the old key stops (stopped) working: the end of the grace, or its expiry if that comes
+   * first; an administrator's revoke may have made it earlier. For a key that was revoked or expired before it was rotated (no grace), the
    * time it stopped. `null` for the moment, inside a rotation, between storing the new key and
    * scheduling the old one's end (then `inGrace` is true).
    */
@@ -92,7 +92,8 @@ export async function rotationStatus(ctx: ManagerContext, given: RotationStatusI
     previous: ctx.toItem(old),
     next: ctx.toItem(successor),
     rotatedAt: successor.createdAt,
-    graceEndsAt: stopped ?? old.revokedAt,
+    // Still working: it stops at its scheduled revocation, or at its expiry if that comes first.
+    graceEndsAt: stopped ?? (old.revokedAt === null ? null : endOf(old)),
     // Not stopped yet, with a revocation on the way: the grace. Also the moment in a rotation
     // between storing the new key and scheduling the old one's end (a live successor, the old
     // key not revoked yet): the old key works and is on its way out.

@@ -23,7 +23,7 @@ import { dateSchema, fieldError, parseInput, readInput, refuseUnknownFields } fr
 export interface UnusedApiKeysInput {
   accountId: string;
   /**
-   * Omitted: keys never used. A date (Date or ISO string, not in the future): keys not used at or
+   * Omitted: keys never used. A date (a Date or an ISO 8601 string, read as `expiresAt` is; not in the future): keys not used at or
    * after it, never-used ones included.
    */
   since?: Date | string | undefined;

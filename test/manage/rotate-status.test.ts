@@ -49,6 +49,29 @@ describe("rotationStatus: 'verify everything works, then revoke' is checkable (s
     expect(s.previous.status).toBe("revoked");
   });
 
+  it("a grace that would outlive the key: rotate and rotationStatus say the key's expiry, when it really stops", async () => {
+    const w = setup();
+    const start = w.clock.now();
+    const old = await w.manager.create({ accountId: "acc_1", actor: w.admin, name: "P", expiresAt: new Date(start + 10_000) });
+    const rotated = await w.manager.rotate({ accountId: "acc_1", actor: w.admin, id: old.record.id, gracePeriodMs: HOUR });
+    expect(rotated.graceEndsAt.getTime()).toBe(start + 10_000);
+    // The scheduled revocation is kept as asked for; the key stops at the earlier of the two.
+    expect(rotated.previous.revokedAt?.getTime()).toBe(start + HOUR);
+    let s = await w.manager.rotationStatus({ accountId: "acc_1", id: old.record.id });
+    expect([s.graceEndsAt?.getTime(), s.inGrace]).toEqual([start + 10_000, true]);
+    w.clock.advance(9_999);
+    expect((await w.use(old.key)).ok).toBe(true);
+    w.clock.advance(1);
+    expect((await w.use(old.key)).ok).toBe(false);
+    s = await w.manager.rotationStatus({ accountId: "acc_1", id: old.record.id });
+    expect([s.graceEndsAt?.getTime(), s.inGrace]).toEqual([start + 10_000, false]);
+    // A grace that ends before the expiry is the grace end, as before.
+    const later = await w.manager.create({ accountId: "acc_1", actor: w.admin, name: "Q", expiresAt: new Date(w.clock.now() + 2 * HOUR) });
+    const r2 = await w.manager.rotate({ accountId: "acc_1", actor: w.admin, id: later.record.id, gracePeriodMs: HOUR });
+    expect(r2.graceEndsAt.getTime()).toBe(w.clock.now() + HOUR);
+    await w.auth.close();
+  });
+
   it("mid-rotation (new key stored, the old key's end not scheduled yet) the old key counts as in grace", async () => {
     const clock = createFakeClock(Date.UTC(2025, 2, 1));
     let during: Promise<unknown> | undefined;

@@ -137,6 +137,35 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation (se
     }
   });
 
+  it("presence is kept on the Redis server's clock: a listening process whose own clock runs 20 s behind is still waited for", async () => {
+    const realNow = Date.now.bind(Date);
+    const listening = new RedisKeyStore({ client: new Redis(REDIS_URL as string), prefix });
+    const confirming = new RedisKeyStore({ client, prefix, confirmTimeoutMs: 2_000 });
+    const r = makeTestRecord();
+    await confirming.insert(r);
+    const dropped: string[] = [];
+    let up = false;
+    // The listening process joins (and writes its presence) while its clock reads 20 s ago.
+    const skew = vi.spyOn(Date, "now").mockImplementation(() => realNow() - 20_000);
+    const stop = listening.subscribeRevocations((x) => dropped.push(x.hash), (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "SUBSCRIBE");
+      skew.mockRestore();
+      const [, score] = await client.zrange(`${prefix}listeners`, -1, -1, "WITHSCORES");
+      const [seconds, micros] = await client.time();
+      const serverMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      expect(Math.abs(Number(score) - serverMs)).toBeLessThan(5_000);
+      // So the revoke counts it as present and waits for its acknowledgement: by the time revoke()
+      // resolves, that process has dropped the key (with its presence 20 s old, it did not wait).
+      await confirming.revoke(r.id);
+      expect(dropped).toEqual([r.hash]);
+    } finally {
+      skew.mockRestore();
+      stop();
+      listening.client.disconnect();
+    }
+  });
+
   it("revoke() waits for a slow process's acknowledgement, and no longer", async () => {
     const told: unknown[] = [];
     const confirming = new RedisKeyStore({ client, prefix, confirmTimeoutMs: 2_000, onUnconfirmed: (e) => told.push(e) });
@@ -373,17 +402,18 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by 
 
   it("a subscription stopped while its presence is being written leaves no presence and no heartbeat", async () => {
     const store = new RedisKeyStore({ client, prefix });
-    const zadd = client.zadd.bind(client);
+    // The presence is written by a script (on the server's clock): stop as that script is sent.
+    const evalsha = client.evalsha.bind(client);
     let stop = (): void => {};
     let first = true;
-    const spy = vi.spyOn(client, "zadd").mockImplementation(((...args: Parameters<typeof client.zadd>) => {
-      const sent = zadd(...args);
-      if (first) {
+    const spy = vi.spyOn(client, "evalsha").mockImplementation(((...args: Parameters<typeof client.evalsha>) => {
+      const sent = evalsha(...args);
+      if (first && args.includes(`${prefix}listeners`)) {
         first = false;
         stop();
       }
       return sent;
-    }) as typeof client.zadd);
+    }) as typeof client.evalsha);
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     try {
       stop = store.subscribeRevocations(() => {});

@@ -34,7 +34,7 @@ import {
 import { inspectAsSettings } from "../settings-only.js";
 import { toRecord, type StoredFields } from "./record-hash.js";
 import { RevocationSubscriber } from "./revocation-subscriber.js";
-import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, RECORD_USAGE, REVOKE } from "./scripts.js";
+import { GET_BY_ID, INSERT, LIST_BY_ACCOUNT, NOTE_PRESENCE, PRESENT, RECORD_USAGE, REVOKE } from "./scripts.js";
 
 /**
  * Options of {@link RedisKeyStore}.
@@ -157,7 +157,11 @@ export class RedisKeyStore implements KeyStore {
     this.listenersKey = `${this.prefix}listeners`;
     this.ackChannel = `${this.prefix}revoked:ack`;
     ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(o));
-    this.subscriber = new RevocationSubscriber(this.client, this.channel, { listeners: this.listenersKey, ackChannel: this.ackChannel });
+    this.subscriber = new RevocationSubscriber(this.client, this.channel, {
+      listeners: this.listenersKey,
+      ackChannel: this.ackChannel,
+      notePresence: (member, sweep) => this.evaluate(NOTE_PRESENCE, [this.listenersKey], [member, sweep ? "1" : "0"]).then(() => undefined),
+    });
   }
 
   /** When the server's eviction policy is next read (ms since the epoch); 0: not read yet. */
@@ -207,6 +211,11 @@ export class RedisKeyStore implements KeyStore {
   /** EVALSHA, loading the script on the first NOSCRIPT (a restarted or flushed server). */
   private async run(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     await this.checkEviction();
+    return this.evaluate(script, keys, args);
+  }
+
+  /** EVALSHA without the eviction check: for the presence bookkeeping of confirmed revocation. */
+  private async evaluate(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
       return await this.client.evalsha(sha1(script), keys.length, ...keys, ...args);
     } catch (error) {
@@ -323,9 +332,12 @@ export class RedisKeyStore implements KeyStore {
     }
   }
 
-  /** The processes listening for revocations now (a heartbeat in the last 15 s). */
+  /**
+   * The processes listening for revocations now: a heartbeat in the last 15 s, on the Redis
+   * server's clock (as the heartbeats are written), so no process's own clock decides it.
+   */
   private async present(): Promise<Presence[]> {
-    const members = await this.client.zrangebyscore(this.listenersKey, Date.now() - PRESENCE_TTL_MS, "+inf");
+    const members = (await this.evaluate(PRESENT, [this.listenersKey], [PRESENCE_TTL_MS])) as string[];
     return members.flatMap((m) => {
       try {
         const p = JSON.parse(m) as Partial<Presence> | null;

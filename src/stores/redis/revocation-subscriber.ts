@@ -29,8 +29,15 @@ export class RevocationSubscriber {
   constructor(
     private readonly client: Redis,
     private readonly channel: string,
-    /** Sorted set of listening processes (score: last heartbeat), and the acknowledgement channel. */
-    private readonly confirm: { readonly listeners: string; readonly ackChannel: string },
+    /**
+     * Sorted set of listening processes (score: last heartbeat, on the Redis server's clock), the
+     * acknowledgement channel, and how a heartbeat is written (`sweep`: also drop entries a day old).
+     */
+    private readonly confirm: {
+      readonly listeners: string;
+      readonly ackChannel: string;
+      readonly notePresence: (member: string, sweep: boolean) => Promise<void>;
+    },
   ) {}
 
   subscribe(listener: (revocation: ApiKeyRevocation) => void, onStatus?: (connected: boolean) => void): () => void {
@@ -109,14 +116,13 @@ export class RevocationSubscriber {
     const presence = this.presence ?? newPresence();
     this.presence = presence;
     const member = JSON.stringify(presence);
-    await this.client.zadd(this.confirm.listeners, Date.now(), member);
+    // Processes that died without a word leave entries behind: the very old ones are swept too.
+    await this.confirm.notePresence(member, true);
     if (this.connection !== conn || this.epoch !== epoch) {
       // Left while the entry was being written (leave() may have removed it before it existed).
       if (this.presence !== presence) this.client.zrem(this.confirm.listeners, member).catch(() => {});
       return;
     }
-    // Processes that died without a word leave entries behind: sweep the very old ones.
-    this.client.zremrangebyscore(this.confirm.listeners, "-inf", Date.now() - 86_400_000).catch(() => {});
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
       (this.heartbeat as { unref?: () => void }).unref?.();
@@ -130,7 +136,7 @@ export class RevocationSubscriber {
    */
   private beat(): void {
     const presence = this.presence;
-    if (presence !== undefined) this.client.zadd(this.confirm.listeners, Date.now(), JSON.stringify(presence)).catch(() => {});
+    if (presence !== undefined) this.confirm.notePresence(JSON.stringify(presence), false).catch(() => {});
     const conn = this.connection;
     if (conn === undefined || conn.status !== "ready") return;
     let answered = false;

@@ -81,3 +81,28 @@ for i, idKey in ipairs(KEYS) do
 end
 return #KEYS
 `;
+
+// The Redis server's clock in ms, for presence scores: every process reads the same clock, so a
+// listener whose own clock runs behind is not taken for one that stopped beating. Scripts that
+// read TIME and then write are replicated by their effects (the default since Redis 5; asked for
+// explicitly where the call still exists, as on older servers).
+const SERVER_MS = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * KEYS: listeners. ARGV: member, '1' to also sweep entries older than a day. Notes the member as
+ * listening now, on the server's clock. Returns that time. @internal
+ */
+export const NOTE_PRESENCE = `${SERVER_MS}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+if ARGV[2] == '1' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000) end
+return now
+`;
+
+/** KEYS: listeners. ARGV: ttl ms. The members noted within the last ttl ms, on the server's clock. @internal */
+export const PRESENT = `${SERVER_MS}
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+`;
