@@ -46,7 +46,10 @@ export default defineConfig([{
   sourcemap: true,
   target: "node20",
   platform: "neutral",
-  splitting: false,
+  // Code every subpath uses (ApiKeyError, the key format, the stores' record checks) lives in
+  // shared chunks, once per format: an error thrown by /postgres is `instanceof` the ApiKeyError
+  // that `@fluenzr/api-keys` exports, as one copy of the package promises.
+  splitting: true,
   esbuildPlugins: [cjsTestRunner],
   treeshake: true,
   external: [/^node:/, "vitest", "express", "fastify", /^hono(\/|$)/, "pg", "ioredis", /^@electric-sql\/pglite(\/|$)/],

@@ -410,13 +410,37 @@ try {
     if (dead.length) throw new Error(`links to files not in the package: ${dead.join("; ")}`);
   });
 
-  step("the core bundle imports only @noble/hashes and zod (no node: module, no framework, no database client)", () => {
+  // What a built file loads from outside dist/, following its imports of shared chunks (code that
+  // several subpaths use is built once, into dist/chunk-*.js and *.cjs).
+  const packagesLoadedBy = (file, seen = new Set()) => {
+    if (seen.has(file)) return new Set();
+    seen.add(file);
+    const text = readFileSync(join(root, file), "utf8");
+    const found = new Set();
+    for (const [, spec] of text.matchAll(/(?:from\s*|import\s*|require\()\s*["']([^"']+)["']/g)) {
+      if (spec.startsWith(".")) for (const p of packagesLoadedBy(posix.join(posix.dirname(file), spec), seen)) found.add(p);
+      else found.add(spec);
+    }
+    return found;
+  };
+  step("the core bundle (with its shared chunks) imports only @noble/hashes and zod (no node: module, no framework, no database client)", () => {
     for (const file of ["dist/index.js", "dist/index.cjs"]) {
-      const text = readFileSync(join(root, file), "utf8");
-      const specifiers = [...text.matchAll(/(?:from\s*|require\()\s*["']([^"']+)["']/g)].map((m) => m[1]);
-      const stray = specifiers.filter((s) => !s.startsWith("@noble/hashes/") && s !== "zod");
+      const stray = [...packagesLoadedBy(file)].filter((s) => !s.startsWith("@noble/hashes/") && s !== "zod");
       if (stray.length) throw new Error(`${file} loads ${stray.join(", ")}`);
     }
+  });
+  step("each adapter (with its shared chunks) loads its own framework and no other", () => {
+    const own = { express: ["express"], fastify: ["fastify"], hono: ["hono"] };
+    const lines = [];
+    for (const [name, allowed] of Object.entries(own)) {
+      for (const file of [`dist/${name}/index.js`, `dist/${name}/index.cjs`]) {
+        const loaded = [...packagesLoadedBy(file)];
+        const stray = loaded.filter((s) => !s.startsWith("@noble/hashes/") && s !== "zod" && !allowed.some((a) => s === a || s.startsWith(`${a}/`)));
+        if (stray.length) throw new Error(`${file} loads ${stray.join(", ")}`);
+        lines.push(`${file}: ${loaded.sort().join(", ") || "(nothing outside the package)"}`);
+      }
+    }
+    return lines.join("\n");
   });
   step("runtime dependencies are exactly @noble/hashes and zod (DESIGN §2); fastify-plugin is built in", () => {
     const deps = Object.keys(pkg.dependencies ?? {}).sort().join(", ");
@@ -474,6 +498,31 @@ console.log(${JSON.stringify(mode)}, names.length, "exports");`;
     };
     step(`import ${specifier}`, () => probe("import"));
     step(`require ${specifier}`, () => probe("require"));
+    // One copy of the package has one ApiKeyError: what a subpath throws is \`instanceof\` the class
+    // the core exports (in each module system; across the two, isApiKeyError is the test).
+    const throwing = {
+      ".": `m.createApiKeyAuth({ store: new m.MemoryKeyStore(), nope: 1 })`,
+      "./testing": `m.runKeyStoreConformance("x", () => null, { runner: 1 })`,
+      "./express": `m.apiKeyAuth(null)`,
+      "./fastify": `const app = (await import("fastify")).default(); app.register(m.apiKeyAuth, {}); await app.ready()`,
+      "./hono": `m.apiKeyAuth(null)`,
+      "./postgres": `new m.PostgresKeyStore({})`,
+      "./redis": `new m.RedisKeyStore({})`,
+    }[subpath];
+    for (const mode of ["import", "require"]) {
+      step(`${mode}: an error thrown by ${specifier} is instanceof the core's ApiKeyError`, () => {
+        const load = mode === "import"
+          ? `const m = await import(${JSON.stringify(specifier)}); const core = await import(${JSON.stringify(pkg.name)});`
+          : `const m = require(${JSON.stringify(specifier)}); const core = require(${JSON.stringify(pkg.name)});`;
+        const body = `${load}
+let caught; try { ${throwing}; } catch (e) { caught = e; }
+if (!core.isApiKeyError(caught)) throw new Error("not an ApiKeyError: " + caught);
+if (!(caught instanceof core.ApiKeyError)) throw new Error("an ApiKeyError of another class: " + caught.code);
+console.log(${JSON.stringify(mode)}, caught.code, "instanceof ApiKeyError");`;
+        if (mode === "import") return run("node", ["--input-type=module", "-e", body], { cwd: dir });
+        return run("node", ["--input-type=commonjs", "-e", `(async () => { ${body} })().catch((e) => { console.error(e); process.exit(1); });`], { cwd: dir });
+      });
+    }
     // /testing is compiled below, in the project without vitest.
     if (subpath !== "./testing") {
       step(`tsc: a strict TypeScript consumer of ${specifier} with ${[...extra, ...typePackages].join(", ") || "nothing else installed"}`, () =>

@@ -85,9 +85,12 @@ export interface ApiKeyErrorOptions {
 }
 
 /**
- * The only error class this package throws or rejects with. Configuration mistakes throw it at
+ * The only error class this package throws or rejects with, from every subpath (`/postgres`,
+ * `/redis`, the adapters and `/testing` throw this same class). Configuration mistakes throw it at
  * setup (`INVALID_OPTIONS`); management calls reject with it carrying `status` and `body`.
- * Bad keys on the request path are never thrown: they are results.
+ * Bad keys on the request path are never thrown: they are results. `instanceof ApiKeyError`
+ * holds within one module system; where an app mixes `import` and `require` of the package (two
+ * copies), use {@link isApiKeyError}, which recognises both.
  *
  * @example
  * ```ts
@@ -123,8 +126,9 @@ export class ApiKeyError extends Error {
 }
 
 /**
- * True for an {@link ApiKeyError}, also one thrown by another copy of this package
- * (where `instanceof` fails).
+ * True for an {@link ApiKeyError}, also one thrown by another copy of this package (the
+ * CommonJS build where you `import`ed the ES module build, or a second installed version), where
+ * `instanceof` fails. The test to use in code that may meet both.
  *
  * @example
  * ```ts
