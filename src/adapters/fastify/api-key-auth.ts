@@ -25,7 +25,12 @@ import {
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The verified key on routes `apiKeyAuth` protects; `null` on open routes. */
+    /**
+     * The verified key on routes `apiKeyAuth` protects; `null` on the open routes of the context
+     * it is registered in (route config `apiKeyAuth: false`, `skip`). Fastify decorates requests
+     * per context: on routes outside that context, which the plugin never sees, it is `undefined`
+     * (register the plugin at the root, opening routes by config, to have `null` there too).
+     */
     apiKey: AuthenticatedApiKey | null;
   }
   interface FastifyContextConfig {

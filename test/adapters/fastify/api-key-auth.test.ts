@@ -141,8 +141,11 @@ describe("request handling", () => {
       await api.register(apiKeyAuth, { auth: fixture.auth });
       api.get("/v1/private", async () => "private");
     });
-    fastify.get("/public", async () => "public");
-    expect((await fastify.inject({ url: "/public" })).statusCode).toBe(200);
+    fastify.get("/public", async (request) => ({ undecorated: request.apiKey === undefined }));
+    const open = await fastify.inject({ url: "/public" });
+    expect(open.statusCode).toBe(200);
+    // Outside the context the plugin never runs nor decorates: undefined, as its type says.
+    expect(open.json()).toEqual({ undecorated: true });
     expect((await fastify.inject({ url: "/v1/private" })).statusCode).toBe(401);
     await fastify.close();
   });
