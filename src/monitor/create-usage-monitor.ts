@@ -301,8 +301,10 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (burst === null) return;
     let state = addresses.get(ip);
     if (state === undefined || now >= state.windowStart + burst.windowMs) {
+      // A new entry keeps a copy of the address: not the client's text it was cut from.
+      const key = state === undefined ? ownText(ip) : ip;
       state = { windowStart: now, count: 0 };
-      addresses.set(ip, state);
+      addresses.set(key, state);
     }
     state.count++;
     if (state.count >= burst.threshold) {
@@ -342,7 +344,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (spike === null || ip === null) return;
     const pair = `${keyId}\u0000${ip}`;
     if (keyAddresses.get(pair) !== undefined) return;
-    keyAddresses.set(pair, true);
+    keyAddresses.set(ownText(pair), true);
     // The first window after the monitor meets a key is learning: every address is new then.
     if (now - state.firstSeen < spike.windowMs) return;
     if (now >= state.windowStart + spike.windowMs) {
@@ -351,7 +353,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
       state.sample = [];
     }
     state.newCount++;
-    if (state.sample.length < SAMPLE) state.sample.push(ip);
+    if (state.sample.length < SAMPLE) state.sample.push(ownText(ip));
     if (state.newCount >= spike.threshold) {
       raise(keyId, event, ip, now, {
         type: "new_addresses_spike",
@@ -450,6 +452,17 @@ function str(value: unknown): string | null {
 
 function describe(event: ApiKeyAuthEvent): string {
   return `${str(event.hint) ?? "(no hint)"} (${str(event.keyId) ?? "unknown id"})`;
+}
+
+/**
+ * A copy of `text` in a string of its own. In V8 a slice or a concatenation of a longer string
+ * can be a view that keeps the whole original alive: an address cut to 100 characters from a
+ * kilobyte of a client's header would hold the kilobyte for as long as a map keeps the address.
+ */
+function ownText(text: string): string {
+  const codes = new Array<number>(text.length);
+  for (let i = 0; i < text.length; i++) codes[i] = text.charCodeAt(i);
+  return String.fromCharCode(...codes);
 }
 
 function from(ip: string | null): string {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { createUsageMonitor, type ApiKeyAuthEvent, type UsageMonitorOptions } from "../../src/index.js";
 import { createFakeClock } from "../../src/testing/index.js";
@@ -72,5 +74,36 @@ describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped 
     expect(stats.keyAddresses).toBeLessThanOrEqual(500);
     expect(stats.cooldowns).toBeLessThanOrEqual(20);
     expect(stats.keyAddresses).toBeGreaterThanOrEqual(250);
+  });
+
+  it("keeps a copy of each address, not the longer client text it was cut from", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const heap = (): number => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    /** Heap kept by 10 000 new addresses of `length` characters (cut to 100 by the monitor), after a collection. */
+    const keptBy = (length: number): number => {
+      const clock = createFakeClock(Date.UTC(2025, 5, 1));
+      const monitor = createUsageMonitor({ onAlert: () => {}, clock });
+      const time = new Date(clock.now());
+      const before = heap();
+      for (let i = 0; i < 10_000; i++) {
+        const ip = String(i).padEnd(length, "x"); // as read from a long X-Forwarded-For value
+        const base = { hint: "flz_sk_…abcd", userAgent: null, method: "GET", path: "/", time, ip };
+        monitor.record({ ...base, ok: true, reason: "ok", status: 200, keyId: "key_1", accountId: "acc_1", revokedReason: null });
+        monitor.record({ ...base, ok: false, reason: "unknown", status: 401, keyId: null, accountId: null, revokedReason: null });
+      }
+      expect(monitor.stats().keyAddresses).toBe(10_000);
+      const kept = heap() - before;
+      expect(monitor.stats().events).toBe(20_000); // the monitor is still alive here
+      return kept;
+    };
+    const short = keptBy(100);
+    const long = keptBy(2_000);
+    // Kept as views of their originals, the long ones would hold about 20 MB more (10 000 × 2 KB).
+    expect(long - short).toBeLessThan(4 * 2 ** 20);
   });
 });
