@@ -5,7 +5,7 @@
  * @module
  */
 import { BODY_LENGTH, MAX_KEY_LENGTH, type KeyFormat } from "../format/key-format.js";
-import { isKeyBodyAt } from "../format/parse-api-key.js";
+import { isCaseFoldedKeyBodyAt, isKeyBodyAt } from "../format/parse-api-key.js";
 
 /** Put in place of a key-shaped run of characters. @internal */
 export const REDACTED_KEY = "[redacted API key]";
@@ -35,7 +35,8 @@ function isAlnum(c: number): boolean {
  * replaced by {@link REDACTED_KEY}: every run that starts with the format's `head` (e.g.
  * `flz_sk_`) and goes on over key characters, and (for a format with checksum) every run of
  * letters and digits that begins or ends with a checksum-confirmed key body, wherever its head
- * went (`%2566lz%255Fsk…` escaped twice, say). Text without either is returned as it is. @internal
+ * went (`%2566lz%255Fsk…` escaped twice, say), also one whose letters were all upper- or
+ * lower-cased (`FLZ-SK-PROD-XU7Y…`). Text without either is returned as it is. @internal
  */
 export function redactKeys(text: string, format: KeyFormat): string {
   const scanned = scannedPart(text, KEY_CHAR);
@@ -109,6 +110,11 @@ function redactHeads(text: string, format: KeyFormat): string {
   return out + text.slice(from);
 }
 
+/** A key body at `at`, as written or upper- or lower-cased (its checksum gives the case back). */
+function bodyAt(text: string, at: number, format: KeyFormat): boolean {
+  return isKeyBodyAt(text, at, format) || isCaseFoldedKeyBodyAt(text, at, format);
+}
+
 /** Runs of letters and digits that begin or end with a key body, replaced. */
 function redactBodies(text: string, format: KeyFormat): string {
   if (!format.checksum || text.length < BODY_LENGTH) return text;
@@ -123,9 +129,10 @@ function redactBodies(text: string, format: KeyFormat): string {
     const start = i;
     while (i < text.length && isAlnum(text.charCodeAt(i))) i++;
     // A run of 32 or more: the key's body at its start (text glued after it) or at its end
-    // (what is left of an escaped head before it). Two checks per run, at most.
+    // (what is left of an escaped head before it), as written or with its letters turned to one
+    // case. Two windows per run, at most.
     const length = i - start;
-    if (length >= BODY_LENGTH && (isKeyBodyAt(text, i - BODY_LENGTH, format) || (length > BODY_LENGTH && isKeyBodyAt(text, start, format)))) {
+    if (length >= BODY_LENGTH && (bodyAt(text, i - BODY_LENGTH, format) || (length > BODY_LENGTH && bodyAt(text, start, format)))) {
       out += text.slice(from, start) + REDACTED_KEY;
       from = i;
     }

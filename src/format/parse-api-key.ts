@@ -224,6 +224,99 @@ export function isKeyBodyAt(text: string, at: number, format: KeyFormat): boolea
   return false;
 }
 
+const RANDOM_LENGTH = BODY_LENGTH - CHECKSUM_LENGTH;
+
+/**
+ * What flipping the letter case of the character at each position of the random part (0x20 in
+ * that byte) does to the CRC: CRC-32 is linear in its input, so for inputs of one length
+ * `crc(m ^ d) = crc(m) ^ crc₀(d)`, where `crc₀` starts from 0 and skips the final inversion, and
+ * `d` is zero everywhere but 0x20 at that position. Built on first use.
+ */
+let caseFlips: Int32Array | undefined;
+function caseFlipVectors(): Int32Array {
+  if (caseFlips !== undefined) return caseFlips;
+  const table = crcTable();
+  const out = new Int32Array(RANDOM_LENGTH);
+  for (let at = 0; at < RANDOM_LENGTH; at++) {
+    let crc = 0;
+    for (let i = at; i < RANDOM_LENGTH; i++) crc = (table[(crc ^ (i === at ? 0x20 : 0)) & 0xff] as number) ^ (crc >>> 8);
+    out[at] = crc;
+  }
+  return (caseFlips = out);
+}
+
+const isUpper = (c: number): boolean => c >= 65 && c <= 90;
+const isLower = (c: number): boolean => c >= 97 && c <= 122;
+
+/**
+ * Is `text[at .. at + 32)` a key body of `format` whose letters were all turned to one case
+ * (`XU7Y…` or `xu7y…`: a log pipeline or proxy that upper-cases), for some choice of the
+ * original case of each letter? Such text gives the key back to anyone who tries those choices
+ * against the checksum, so it must be found as a key. Solved directly rather than by trying: the
+ * checksum's letters give at most 64 candidate values, and whether some choice of the random
+ * part's letter cases reaches one is a linear equation over GF(2) (see {@link caseFlipVectors}),
+ * answered by Gaussian elimination on 32-bit words. Only for text whose letters are all of one
+ * case (mixed case is checked exactly by {@link isKeyBodyAt}); about 1 in 1000 such random
+ * alphanumeric runs of 32 passes by chance, more for runs of letters only. @internal
+ */
+export function isCaseFoldedKeyBodyAt(text: string, at: number, format: KeyFormat): boolean {
+  if (!format.checksum || at < 0 || at + BODY_LENGTH > text.length) return false;
+  let upper = false;
+  let lower = false;
+  for (let i = at; i < at + BODY_LENGTH; i++) {
+    const c = text.charCodeAt(i);
+    if (isUpper(c)) upper = true;
+    else if (isLower(c)) lower = true;
+    else if (c < 48 || c > 57) return false;
+  }
+  if (upper === lower) return false; // mixed case (checked exactly elsewhere), or no letter at all
+  // A basis of what flipping the random part's letters can do to the CRC, in echelon form:
+  // basis[b] has its highest set bit at b (or is 0).
+  const flips = caseFlipVectors();
+  const basis = new Int32Array(32);
+  for (let i = 0; i < RANDOM_LENGTH; i++) {
+    const c = text.charCodeAt(at + i);
+    if (c <= 57) continue; // a digit has no case
+    let v = flips[i] as number;
+    for (let b = 31; b >= 0 && v !== 0; b--) {
+      if (((v >>> b) & 1) === 0) continue;
+      if (basis[b] === 0) {
+        basis[b] = v;
+        v = 0;
+      } else v ^= basis[b] as number;
+    }
+  }
+  const reachable = (difference: number): boolean => {
+    let v = difference;
+    for (let b = 31; b >= 0 && v !== 0; b--) if (((v >>> b) & 1) === 1 && basis[b] !== 0) v ^= basis[b] as number;
+    return v === 0;
+  };
+  // The checksum's candidate values: each of its letters in either case.
+  const targets: number[] = [];
+  const checksumAt = at + RANDOM_LENGTH;
+  const letters: number[] = [];
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) if (text.charCodeAt(checksumAt + i) > 57) letters.push(i);
+  for (let mask = 0; mask < 1 << letters.length; mask++) {
+    let value = 0;
+    let l = 0;
+    for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+      let c = text.charCodeAt(checksumAt + i);
+      if (c > 57) c = (mask >> l++) & 1 ? c | 0x20 : c & ~0x20;
+      value = value * 62 + (DIGIT_VALUES[c] as number);
+    }
+    if (value <= 0xffffffff) targets.push(value);
+  }
+  if (targets.length === 0) return false;
+  const table = crcTable();
+  for (const state of format.crcStateList) {
+    let crc = state;
+    for (let i = at; i < checksumAt; i++) crc = (table[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
+    const seen = crc32Final(crc);
+    for (const target of targets) if (reachable((seen ^ target) | 0)) return true;
+  }
+  return false;
+}
+
 const keyChecks = new WeakMap<KeyFormat, KeyCheck>();
 
 /**

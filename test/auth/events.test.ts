@@ -159,6 +159,24 @@ describe("events carry no key the client put in its path, query or user agent (D
     expect(w.events[3]?.userAgent).toBe("bot (token=prod_[redacted API key])");
   });
 
+  it("a key whose head was rewritten and whose letters were all upper- or lower-cased is found by its body and redacted", async () => {
+    const w = await makeWorld();
+    for (const key of [w.keys.prod, w.keys.dev, w.keys.unknown]) {
+      const body = key.slice(-32);
+      const ua = `curl/8 FLZ-SK-PROD-${body.toUpperCase()} | PROD_${body.toUpperCase()} | flz-sk-prod-${body.toLowerCase()} | ${body.toUpperCase()}`;
+      await w.auth.authenticate({ authorization: undefined, method: "GET", userAgent: ua, path: `/v1/${body.toLowerCase()}/x` });
+      const event = w.events.at(-1);
+      expect(event?.userAgent).toBe(
+        "curl/8 FLZ-SK-PROD-[redacted API key] | PROD_[redacted API key] | flz-sk-prod-[redacted API key] | [redacted API key]",
+      );
+      expect(event?.path).toBe("/v1/[redacted API key]/x");
+    }
+    // One-case runs that are no key stay (hex hashes in capitals, ids of capitals and digits).
+    const upperHex = "3F786850E387550FDAB836ED7E6DC881DE23001B";
+    await w.auth.authenticate({ authorization: undefined, method: "GET", path: `/v1/commits/${upperHex}` });
+    expect(w.events.at(-1)?.path).toBe(`/v1/commits/${upperHex}`);
+  });
+
   it("a key escaped twice (or three times) character by character in the path is redacted", async () => {
     const w = await makeWorld();
     const key = w.keys.prod;
