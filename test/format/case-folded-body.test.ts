@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { xorshift } from "../support/xorshift.js";
 import { defineKeyFormat, generateApiKey, getDefaultKeyFormat } from "../../src/index.js";
 import { isCaseFoldedKeyBodyAt, isKeyBodyAt } from "../../src/format/parse-api-key.js";
 import { createSeededRandom } from "../../src/testing/index.js";
 
 const format = getDefaultKeyFormat();
-
-/** A deterministic 32-bit generator (xorshift32). */
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
 
 describe("isCaseFoldedKeyBodyAt: a key body whose letters were all turned to one case", () => {
   it("finds every key's body upper- or lower-cased, under each environment tag and none", () => {

@@ -9,6 +9,7 @@ import {
   type ApiKeyError,
 } from "../../src/index.js";
 import { createFakeClock, createSeededRandom } from "../../src/testing/index.js";
+import { rejection } from "./helpers/rejection.js";
 
 const accounts = { getPlan: (id: string) => ({ acc_1: "pro", acc_2: "pro", acc_starter: "starter", acc_free: "free" })[id] ?? null };
 const admin = { id: "usr_admin", admin: true };
@@ -19,16 +20,6 @@ function setup() {
   const clock = createFakeClock(Date.UTC(2025, 0, 1));
   const manager = createKeyManager({ store, accounts, clock });
   return { store, clock, manager };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApiKeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isApiKeyError(error)).toBe(true);
-    return error as ApiKeyError;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("createKeyManager().create (spec: Get an API key)", () => {

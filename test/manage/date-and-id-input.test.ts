@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createKeyManager, isApiKeyError, MemoryKeyStore, type ApiKeyError } from "../../src/index.js";
+import { createKeyManager, MemoryKeyStore } from "../../src/index.js";
 import { createFakeClock } from "../../src/testing/index.js";
+import { rejection } from "./helpers/rejection.js";
 
 const admin = { id: "usr_admin", admin: true };
 const NOW = Date.UTC(2025, 0, 1);
@@ -10,16 +11,6 @@ function setup() {
   const clock = createFakeClock(NOW);
   const manager = createKeyManager({ store, clock });
   return { store, clock, manager };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ApiKeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isApiKeyError(error)).toBe(true);
-    return error as ApiKeyError;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** Each date field of the manager, given `value`: the Date it stored or used, or the error message. */
@@ -108,15 +99,15 @@ describe("key ids: one rule and one wording for revoke, rotate and rotationStatu
     ["key_\uD800", "not a key id (it holds a NUL or a lone surrogate)"],
   ])("%j: the same 400 from all three", async (id, problem) => {
     const { manager } = setup();
-    const revoke = await refusal(manager.revoke({ accountId: "acc_1", actor: admin, id: id as string }));
-    const rotate = await refusal(manager.rotate({ accountId: "acc_1", actor: admin, id: id as string }));
-    const status = await refusal(manager.rotationStatus({ accountId: "acc_1", id: id as string }));
+    const revoke = await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: id as string }));
+    const rotate = await rejection(manager.rotate({ accountId: "acc_1", actor: admin, id: id as string }));
+    const status = await rejection(manager.rotationStatus({ accountId: "acc_1", id: id as string }));
     for (const e of [revoke, rotate, status]) expect([e.status, e.code, e.message]).toEqual([400, "VALIDATION_ERROR", `Invalid id: ${problem}`]);
   });
 
   it("an id of exactly 200 characters is looked up (404 when there is none)", async () => {
     const { manager } = setup();
-    const e = await refusal(manager.revoke({ accountId: "acc_1", actor: admin, id: "k".repeat(200) }));
+    const e = await rejection(manager.revoke({ accountId: "acc_1", actor: admin, id: "k".repeat(200) }));
     expect([e.status, e.message]).toEqual([404, "API key not found"]);
   });
 });

@@ -1,20 +1,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { xorshift } from "../support/xorshift.js";
 import { createUsageMonitor, type ApiKeyAuthEvent, type UsageMonitorOptions } from "../../src/index.js";
 import { createFakeClock } from "../../src/testing/index.js";
-
-/** A deterministic 32-bit generator (xorshift32): the same "random" addresses every run. */
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
 
 const ip = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
