@@ -20,10 +20,16 @@ export interface CliIo {
   readonly cwd: string;
 }
 
-/** The real process. */
-export function processIo(): CliIo {
+/** The real process; `closeOut()` once stdout's reader has gone (further results are dropped). */
+export function processIo(): CliIo & { closeOut(): void } {
+  let outOpen = true;
   return {
-    out: (text) => void process.stdout.write(text),
+    out: (text) => {
+      if (outOpen) process.stdout.write(text);
+    },
+    closeOut: () => {
+      outOpen = false;
+    },
     err: (text) => void process.stderr.write(text),
     stdin: process.stdin,
     env: process.env,

@@ -215,3 +215,42 @@ describe("fluenzr-keys scan", () => {
     expectNoKeyIn(run.stdout + run.stderr);
   });
 });
+
+describe("fluenzr-keys scan: a report that cannot be forged or cut short", () => {
+  it("a file name with a line break and terminal escapes is printed quoted and escaped, on one line", () => {
+    const name = "a\n\x1b[2J\x1b[32mconfig.json:3: fake\u202e";
+    const dir = tree({ [name]: `KEY=${k1.key}\n` });
+    const run = runCli(["scan", "."], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe(`"a\\n\\x1b[2J\\x1b[32mconfig.json:3: fake\\u202e":1: ${k1.hint}\n`);
+    expect(run.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    // JSON keeps the real name (escaped by JSON, and the bidirectional control too).
+    const json = runCli(["scan", "--json", "."], { cwd: dir });
+    expect(json.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(JSON.parse(json.stdout).file).toBe(name);
+  });
+
+  it("a key of another format passed as the path is not printed either (--prefix, --type)", () => {
+    for (const flags of [["--prefix", "acme"], ["--type", "pk"]]) {
+      const run = runCli(["scan", ...flags, k3.key]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("cannot read (a path that looks like an API key, not shown)");
+      expectNoKeyIn(run.stdout + run.stderr);
+    }
+  });
+
+  it("when the reader closes the pipe early (| head), the exit code still says a key was found", () => {
+    const lines = Array.from({ length: 20_000 }, () => `KEY=${k2.key}`).join("\n");
+    const dir = tree({ "many.env": `${lines}\n` });
+    // stdin is read asynchronously: the pipe breaks while the scan is still going.
+    const script = `cat many.env | "${process.execPath}" "${CLI}" scan - 2>/dev/null | head -n 1 >/dev/null; echo "\${PIPESTATUS[1]}"`;
+    const run = spawnSync("bash", ["-c", script], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(run.stdout.trim()).toBe("1");
+  });
+
+  it("an output that cannot be written (a full disk) exits 2 with one line, not a stack trace", () => {
+    const run = spawnSync("sh", ["-c", `"${process.execPath}" "${CLI}" generate > /dev/full`], { encoding: "utf8", timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe("fluenzr-keys: cannot write the output (ENOSPC)\n");
+  });
+});

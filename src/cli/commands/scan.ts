@@ -12,7 +12,7 @@ import { createKeyScanner, type KeyFinding } from "../scan/key-scanner.js";
 import { readFileChunks } from "../scan/read-file-chunks.js";
 import { GitError, listStagedFiles, readStagedBlobs } from "../scan/staged-files.js";
 import { describeFsError, walkFiles } from "../scan/walk-files.js";
-import { displayPath } from "../redact.js";
+import { displayPath, jsonText, pathOrPlaceholder, safeText } from "../redact.js";
 import { UsageError } from "../usage-error.js";
 
 /** Running totals of one scan. */
@@ -34,10 +34,11 @@ interface SourceScan {
 
 function openSource(path: string, io: CliIo, json: boolean, tally: Tally, format: KeyFormat): SourceScan {
   const name = displayPath(path, format);
+  const file = pathOrPlaceholder(path, format);
   let found = 0;
   const report = (f: KeyFinding): void => {
     found++;
-    if (json) io.out(`${JSON.stringify({ file: name, line: f.line, endLine: f.endLine, hint: f.hint, environment: f.environment })}\n`);
+    if (json) io.out(`${jsonText({ file, line: f.line, endLine: f.endLine, hint: f.hint, environment: f.environment })}\n`);
     else io.out(`${name}:${f.line}: ${f.hint}${f.endLine > f.line ? ` (split across lines ${f.line}-${f.endLine})` : ""}\n`);
   };
   const scanner = guardBinary(createKeyScanner({ onFinding: report, format }));
@@ -144,7 +145,7 @@ CI step:
         if (!(error instanceof GitError)) throw error;
         current?.end(error.message);
         tally.problems++;
-        io.err(`fluenzr-keys scan: cannot read the staged files: ${error.message}\n`);
+        io.err(`fluenzr-keys scan: cannot read the staged files: ${safeText(error.message)}\n`);
       }
     } else {
       const targets = args.positionals.length > 0 ? args.positionals : ["."];
