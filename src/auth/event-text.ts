@@ -5,7 +5,7 @@
  * @module
  */
 import { BODY_LENGTH, MAX_KEY_LENGTH, type KeyFormat } from "../format/key-format.js";
-import { isCaseFoldedKeyBodyAt, isKeyBodyAt } from "../format/parse-api-key.js";
+import { FOLDED_BODY_SOLVES, isCaseFoldedKeyBodyAt, isKeyBodyAt, type FoldedBodyBudget } from "../format/parse-api-key.js";
 
 /** Put in place of a key-shaped run of characters. @internal */
 export const REDACTED_KEY = "[redacted API key]";
@@ -110,14 +110,18 @@ function redactHeads(text: string, format: KeyFormat): string {
   return out + text.slice(from);
 }
 
-/** A key body at `at`, as written or upper- or lower-cased (its checksum gives the case back). */
-function bodyAt(text: string, at: number, format: KeyFormat): boolean {
-  return isKeyBodyAt(text, at, format) || isCaseFoldedKeyBodyAt(text, at, format);
+/**
+ * A key body at `at`, as written or upper- or lower-cased (its checksum gives the case back).
+ * One-case windows are solved up to the text's `budget`; past it they count as keys (redacted).
+ */
+function bodyAt(text: string, at: number, format: KeyFormat, budget: FoldedBodyBudget): boolean {
+  return isKeyBodyAt(text, at, format) || isCaseFoldedKeyBodyAt(text, at, format, budget);
 }
 
 /** Runs of letters and digits that begin or end with a key body, replaced. */
 function redactBodies(text: string, format: KeyFormat): string {
   if (!format.checksum || text.length < BODY_LENGTH) return text;
+  const budget: FoldedBodyBudget = { solves: FOLDED_BODY_SOLVES };
   let out = "";
   let from = 0;
   let i = 0;
@@ -132,7 +136,7 @@ function redactBodies(text: string, format: KeyFormat): string {
     // (what is left of an escaped head before it), as written or with its letters turned to one
     // case. Two windows per run, at most.
     const length = i - start;
-    if (length >= BODY_LENGTH && (bodyAt(text, i - BODY_LENGTH, format) || (length > BODY_LENGTH && bodyAt(text, start, format)))) {
+    if (length >= BODY_LENGTH && (bodyAt(text, i - BODY_LENGTH, format, budget) || (length > BODY_LENGTH && bodyAt(text, start, format, budget)))) {
       out += text.slice(from, start) + REDACTED_KEY;
       from = i;
     }

@@ -249,18 +249,37 @@ const isUpper = (c: number): boolean => c >= 65 && c <= 90;
 const isLower = (c: number): boolean => c >= 97 && c <= 122;
 
 /**
+ * How many one-case windows one text may have solved ({@link isCaseFoldedKeyBodyAt}); past it,
+ * such windows count as keys without solving, so a client's crafted text costs little. @internal
+ */
+export interface FoldedBodyBudget {
+  solves: number;
+}
+
+/** One-case windows solved per event field before the rest count as keys unsolved. @internal */
+export const FOLDED_BODY_SOLVES = 8;
+
+/** Greatest CRC-32 value: a checksum whose 6 digits read more is no checksum. */
+const MAX_CRC = 0xffffffff;
+
+/**
  * Is `text[at .. at + 32)` a key body of `format` whose letters were all turned to one case
  * (`XU7Y…` or `xu7y…`: a log pipeline or proxy that upper-cases), for some choice of the
  * original case of each letter? Such text gives the key back to anyone who tries those choices
  * against the checksum, so it must be found as a key. Solved directly rather than by trying: the
- * checksum's letters give at most 64 candidate values, and whether some choice of the random
+ * checksum's letters give at most 32 candidate values, and whether some choice of the random
  * part's letter cases reaches one is a linear equation over GF(2) (see {@link caseFlipVectors}),
  * answered by Gaussian elimination on 32-bit words. Only for text whose letters are all of one
- * case (mixed case is checked exactly by {@link isKeyBodyAt}); about 1 in 1000 such random
- * alphanumeric runs of 32 passes by chance, more for runs of letters only. @internal
+ * case (mixed case is checked exactly by {@link isKeyBodyAt}), and only when the checksum can be
+ * one at all (its first character a digit from 0 to 4); about 1 in 500 random runs of 32 capitals
+ * and digits passes by chance. With a `budget`, a one-case window met once the budget is spent
+ * counts as a key (redacted) without being solved. @internal
  */
-export function isCaseFoldedKeyBodyAt(text: string, at: number, format: KeyFormat): boolean {
+export function isCaseFoldedKeyBodyAt(text: string, at: number, format: KeyFormat, budget?: FoldedBodyBudget): boolean {
   if (!format.checksum || at < 0 || at + BODY_LENGTH > text.length) return false;
+  const checksumAt = at + RANDOM_LENGTH;
+  const first = text.charCodeAt(checksumAt);
+  if (first < 48 || first > 52) return false; // the checksum's first digit is 0–4 (5 × 62^5 > 2^32)
   let upper = false;
   let lower = false;
   for (let i = at; i < at + BODY_LENGTH; i++) {
@@ -270,32 +289,11 @@ export function isCaseFoldedKeyBodyAt(text: string, at: number, format: KeyForma
     else if (c < 48 || c > 57) return false;
   }
   if (upper === lower) return false; // mixed case (checked exactly elsewhere), or no letter at all
-  // A basis of what flipping the random part's letters can do to the CRC, in echelon form:
-  // basis[b] has its highest set bit at b (or is 0).
-  const flips = caseFlipVectors();
-  const basis = new Int32Array(32);
-  for (let i = 0; i < RANDOM_LENGTH; i++) {
-    const c = text.charCodeAt(at + i);
-    if (c <= 57) continue; // a digit has no case
-    let v = flips[i] as number;
-    for (let b = 31; b >= 0 && v !== 0; b--) {
-      if (((v >>> b) & 1) === 0) continue;
-      if (basis[b] === 0) {
-        basis[b] = v;
-        v = 0;
-      } else v ^= basis[b] as number;
-    }
-  }
-  const reachable = (difference: number): boolean => {
-    let v = difference;
-    for (let b = 31; b >= 0 && v !== 0; b--) if (((v >>> b) & 1) === 1 && basis[b] !== 0) v ^= basis[b] as number;
-    return v === 0;
-  };
+  if (budget !== undefined && budget.solves <= 0) return true;
   // The checksum's candidate values: each of its letters in either case.
-  const targets: number[] = [];
-  const checksumAt = at + RANDOM_LENGTH;
   const letters: number[] = [];
-  for (let i = 0; i < CHECKSUM_LENGTH; i++) if (text.charCodeAt(checksumAt + i) > 57) letters.push(i);
+  for (let i = 1; i < CHECKSUM_LENGTH; i++) if (text.charCodeAt(checksumAt + i) > 57) letters.push(i);
+  const targets: number[] = [];
   for (let mask = 0; mask < 1 << letters.length; mask++) {
     let value = 0;
     let l = 0;
@@ -304,17 +302,54 @@ export function isCaseFoldedKeyBodyAt(text: string, at: number, format: KeyForma
       if (c > 57) c = (mask >> l++) & 1 ? c | 0x20 : c & ~0x20;
       value = value * 62 + (DIGIT_VALUES[c] as number);
     }
-    if (value <= 0xffffffff) targets.push(value);
+    if (value <= MAX_CRC) targets.push(value);
   }
   if (targets.length === 0) return false;
+  if (budget !== undefined) budget.solves--;
+  // A basis of what flipping the random part's letters can do to the CRC, in echelon form:
+  // basis[b] has its highest set bit at b (or is 0). Reducing by it is linear, so a difference is
+  // reachable exactly when both sides reduce to the same remainder.
+  const flips = caseFlipVectors();
+  const basis = new Int32Array(32);
+  let pivots = 0; // bit b set: basis[b] is a vector
+  for (let i = 0; i < RANDOM_LENGTH; i++) {
+    if (text.charCodeAt(at + i) <= 57) continue; // a digit has no case
+    let v = flips[i] as number;
+    while (v !== 0) {
+      const b = 31 - Math.clz32(v);
+      if (((pivots >>> b) & 1) === 0) {
+        basis[b] = v;
+        pivots |= 1 << b;
+        break;
+      }
+      v ^= basis[b] as number;
+    }
+  }
+  for (let t = 0; t < targets.length; t++) targets[t] = remainderOf(targets[t] as number, basis, pivots);
   const table = crcTable();
   for (const state of format.crcStateList) {
     let crc = state;
     for (let i = at; i < checksumAt; i++) crc = (table[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
-    const seen = crc32Final(crc);
-    for (const target of targets) if (reachable((seen ^ target) | 0)) return true;
+    if (targets.includes(remainderOf(crc32Final(crc), basis, pivots))) return true;
   }
   return false;
+}
+
+/**
+ * `value` reduced by an echelon `basis` whose vectors sit at the bits of `pivots` (see
+ * isCaseFoldedKeyBodyAt): two values have the same remainder exactly when their difference is in
+ * the basis's span. Each pivot bit of the value is cleared, from the highest down.
+ */
+function remainderOf(value: number, basis: Int32Array, pivots: number): number {
+  let v = value | 0;
+  let todo = v & pivots;
+  while (todo !== 0) {
+    const b = 31 - Math.clz32(todo);
+    v ^= basis[b] as number;
+    todo = v & pivots & ((1 << b) - 1 | 0);
+    if (b === 0) break;
+  }
+  return v;
 }
 
 const keyChecks = new WeakMap<KeyFormat, KeyCheck>();

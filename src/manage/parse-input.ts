@@ -124,7 +124,12 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 /** What a date field accepts, in the words of its error. @internal */
 export const DATE_EXPECTED = "must be a Date or an ISO 8601 date (2030-01-31, or 2030-01-31T12:00:00Z with Z or an offset)";
 
-const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+/** Days in `month` (1–12) of `year`, years 0–99 included (`Date.UTC` would read those as 1900–1999). */
+function daysIn(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 0);
+  return d.getUTCDate();
+}
 
 /**
  * A date field's value as a valid Date, or the reason it is none. Takes a real Date (of any realm,

@@ -17,7 +17,15 @@ export class CappedMap<K, V> {
   private old = new Map<K, V>();
   private readonly half: number;
 
-  constructor(readonly cap: number) {
+  /**
+   * @param ownKey Applied to every key the map stores (new entries, and entries moved back to the
+   *   young generation): the monitor gives a function that copies client text, so a stored key
+   *   is never a view that keeps a longer string alive.
+   */
+  constructor(
+    readonly cap: number,
+    private readonly ownKey: (key: K) => K = (key) => key,
+  ) {
     this.half = Math.max(1, Math.ceil(cap / 2));
   }
 
@@ -44,7 +52,8 @@ export class CappedMap<K, V> {
   set(key: K, value: V): void {
     // Deleting from the old generation first keeps a key in one generation only.
     if (this.old.size > 0) this.old.delete(key);
-    this.young.set(key, value);
+    if (this.young.has(key)) this.young.set(key, value); // the stored key stays
+    else this.young.set(this.ownKey(key), value);
     if (this.young.size >= this.half) {
       this.old = this.young;
       this.young = new Map();

@@ -248,10 +248,11 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
   const dormantMs = o.dormantKeyUsed === false ? null : (o.dormantKeyUsed?.afterMs ?? 30 * DAY);
   const cooldownMs = o.cooldownMs ?? 900_000;
 
-  const addresses = new CappedMap<string, AddressState>(o.limits?.addresses ?? 10_000);
-  const keys = new CappedMap<string, KeyState>(o.limits?.keys ?? 10_000);
-  const keyAddresses = new CappedMap<string, true>(o.limits?.keyAddresses ?? 100_000);
-  const cooldowns = new CappedMap<string, Cooldown>(o.limits?.cooldowns ?? 10_000);
+  // Every stored key is a copy of its own (see ownText): never a view of a client's longer text.
+  const addresses = new CappedMap<string, AddressState>(o.limits?.addresses ?? 10_000, ownText);
+  const keys = new CappedMap<string, KeyState>(o.limits?.keys ?? 10_000, ownText);
+  const keyAddresses = new CappedMap<string, true>(o.limits?.keyAddresses ?? 100_000, ownText);
+  const cooldowns = new CappedMap<string, Cooldown>(o.limits?.cooldowns ?? 10_000, ownText);
   // Without a `clock` option an event is judged at its own time, the authenticator's clock: a
   // monitor wired to an authenticator with a fake clock (or fed events replayed from a log) sees
   // the gaps between requests as they were. With a `clock`, that clock decides, as documented.
@@ -301,10 +302,8 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (burst === null) return;
     let state = addresses.get(ip);
     if (state === undefined || now >= state.windowStart + burst.windowMs) {
-      // A new entry keeps a copy of the address: not the client's text it was cut from.
-      const key = state === undefined ? ownText(ip) : ip;
       state = { windowStart: now, count: 0 };
-      addresses.set(key, state);
+      addresses.set(ip, state);
     }
     state.count++;
     if (state.count >= burst.threshold) {
@@ -344,7 +343,7 @@ export function createUsageMonitor(options: UsageMonitorOptions): UsageMonitor {
     if (spike === null || ip === null) return;
     const pair = `${keyId}\u0000${ip}`;
     if (keyAddresses.get(pair) !== undefined) return;
-    keyAddresses.set(ownText(pair), true);
+    keyAddresses.set(pair, true);
     // The first window after the monitor meets a key is learning: every address is new then.
     if (now - state.firstSeen < spike.windowMs) return;
     if (now >= state.windowStart + spike.windowMs) {

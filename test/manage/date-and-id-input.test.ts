@@ -80,6 +80,15 @@ describe("date fields (create's and rotate's expiresAt, unused's since): one str
     expect(r).toEqual({ create: `Invalid expiresAt: ${why}`, rotate: `Invalid expiresAt: ${why}`, unusedSince: `Invalid since: ${why}` });
   });
 
+  it("years 0–99 are themselves: 0000-02-29 is a day (a leap year), as a Date's own ISO string says", async () => {
+    const { manager } = setup();
+    const day = new Date("0000-02-29T00:00:00Z");
+    for (const since of [day, day.toISOString(), "0000-02-29", "0099-12-31T23:59:59Z"]) {
+      await expect(manager.unused({ accountId: "acc_1", since })).resolves.toEqual([]);
+    }
+    await expect(manager.unused({ accountId: "acc_1", since: "0001-02-29" })).rejects.toThrow(/must be a Date or an ISO 8601 date/);
+  });
+
   it("a Date is taken by its time; an Invalid Date or a Proxy of a Date is refused", async () => {
     expect((await asEveryDateField(new Date("2030-01-31T12:00:00Z"))).create).toBe("2030-01-31T12:00:00.000Z");
     const invalid = await asEveryDateField(new Date(Number.NaN));

@@ -95,4 +95,29 @@ describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped 
     // Kept as views of their originals, the long ones would hold about 20 MB more (10 000 × 2 KB).
     expect(long - short).toBeLessThan(4 * 2 ** 20);
   });
+
+  it("an address seen again, from a new longer text, is not kept as a view of that text either", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const heap = (): number => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const clock = createFakeClock(Date.UTC(2025, 5, 1));
+    const monitor = createUsageMonitor({ onAlert: () => {}, clock, limits: { addresses: 1_000 } });
+    const time = new Date(clock.now());
+    const invalid = (ip: string) =>
+      monitor.record({ ok: false, reason: "unknown", status: 401, keyId: null, hint: null, accountId: null, revokedReason: null, ip, userAgent: null, method: "GET", path: "/", time });
+    const address = (i: number) => `10.0.${i >> 8}.${i & 255}`.padEnd(100, "-"); // what the monitor keeps
+    for (let i = 0; i < 400; i++) invalid(address(i));
+    for (let i = 400; i < 900; i++) invalid(address(i)); // the first 400 move to the old generation
+    const before = heap();
+    // The same 400 addresses again, each the first 100 characters of a fresh 64 KB text.
+    for (let i = 0; i < 400; i++) invalid(address(i) + "x".repeat(64 * 1024));
+    const kept = heap() - before;
+    expect(monitor.stats().addresses).toBeLessThanOrEqual(1_000);
+    // As views of their texts, those moved back to the young generation keep megabytes (64 KB each).
+    expect(kept).toBeLessThan(2 ** 20);
+  });
 });
