@@ -57,3 +57,23 @@ describe("isCaseFoldedKeyBodyAt: a key body whose letters were all turned to one
     expect(isCaseFoldedKeyBodyAt(body.toUpperCase(), 0, plain)).toBe(false);
   });
 });
+
+describe("one-case runs in event text: solved up to a budget per field", () => {
+  it("solves the first 8 one-case runs that could hold a checksum; later ones are redacted unsolved", async () => {
+    const { redactKeys } = await import("../../src/auth/event-text.js");
+    // 20 one-case runs of 32 whose last 6 characters could be a checksum, none of them a key.
+    const next = xorshift(99);
+    const runs = Array.from({ length: 20 }, () => {
+      for (;;) {
+        const run = Array.from({ length: 26 }, () => "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[next() % 36]).join("") + "0ABCDE";
+        if (!isCaseFoldedKeyBodyAt(run, 0, format)) return run;
+      }
+    });
+    const out = redactKeys(runs.join("|"), format).split("|");
+    expect(out.slice(0, 8)).toEqual(runs.slice(0, 8));
+    expect(out.slice(8)).toEqual(Array(12).fill("[redacted API key]"));
+    // Runs whose last 6 characters cannot be a checksum (a letter first) cost nothing and stay.
+    const plain = runs.map((r) => `${r.slice(0, 26)}ABCDEF`).join("|");
+    expect(redactKeys(plain, format)).toBe(plain);
+  });
+});
