@@ -473,9 +473,19 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     // The cache needs the time; an answer from memory is then judged at that same time (one clock
     // read per request), an answer that had to wait at the time it came.
     const now = cache === null ? undefined : readClock();
-    const found = cache === null ? storeLookup(scheme, digest) : cache.lookup(scheme, digest, storeLookup, now as number);
+    let found: ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+    try {
+      found = cache === null ? storeLookup(scheme, digest) : cache.lookup(scheme, digest, storeLookup, now as number);
+    } catch {
+      return unavailableFor(request, token, tag, null);
+    }
     // Only the asynchronous case needs a closure; the synchronous one allocates nothing here.
-    if (found instanceof Promise) return found.then((record) => afterLookup(index, request, token, tag, record, undefined));
+    if (found instanceof Promise) {
+      return found.then(
+        (record) => afterLookup(index, request, token, tag, record, undefined),
+        () => unavailableFor(request, token, tag, null),
+      );
+    }
     return afterLookup(index, request, token, tag, found, now);
   }
 
@@ -510,13 +520,30 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     else if (environmentIndex !== null && tag !== environmentIndex) reason = "environment";
     if (reason !== undefined || accounts === undefined) return finish(request, token, tag, record, now, reason);
     const r = record as ApiKeyRecord;
-    const pending = accounts.getPlan(r.accountId);
+    // A failing plan lookup is a 503 whose event still names the key that was found.
+    let pending: unknown;
+    try {
+      pending = accounts.getPlan(r.accountId);
+    } catch {
+      return unavailableFor(request, token, tag, r);
+    }
     if (typeof (pending as PromiseLike<unknown> | null)?.then === "function") {
-      return (deadlines.limit(pending, accountsMs) as Promise<unknown>).then((plan) =>
-        finish(request, token, tag, r, now, planVerdict(plan)),
+      return (deadlines.limit(pending, accountsMs) as Promise<unknown>).then(
+        (plan) => finishWithPlan(request, token, tag, r, now, plan),
+        () => unavailableFor(request, token, tag, r),
       );
     }
-    return finish(request, token, tag, r, now, planVerdict(pending));
+    return finishWithPlan(request, token, tag, r, now, pending);
+  }
+
+  function finishWithPlan(request: ApiKeyAuthRequest, token: string, tag: number, record: ApiKeyRecord, now: number, plan: unknown): ApiKeyAuthResult {
+    let verdict: ApiKeyAuthFailureReason | undefined;
+    try {
+      verdict = planVerdict(plan);
+    } catch {
+      return unavailableFor(request, token, tag, record);
+    }
+    return finish(request, token, tag, record, now, verdict);
   }
 
   function planVerdict(plan: unknown): ApiKeyAuthFailureReason | undefined {
@@ -541,8 +568,7 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
         reason = "permission";
       }
     }
-    // The hint is only needed for events: not built otherwise.
-    const hint = onEvent === undefined ? null : hintOf(format, tag === UNTAGGED ? null : (format.environments[tag] as string), token);
+    const hint = eventHint(token, tag);
     if (reason !== undefined) {
       const failure = failures[reason];
       emit(request, reason, failure.status, hint, record, now);
@@ -564,7 +590,12 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     };
   }
 
-  const unavailable = (request: ApiKeyAuthRequest): ApiKeyAuthResult => {
+  /** The presented key's hint, for events only: not built without `onEvent`. */
+  function eventHint(token: string, tag: number): string | null {
+    return onEvent === undefined ? null : hintOf(format, tag === UNTAGGED ? null : (format.environments[tag] as string), token);
+  }
+
+  const unavailable = (request: ApiKeyAuthRequest, hint: string | null = null, record: ApiKeyRecord | null = null): ApiKeyAuthResult => {
     // Event times come from the configured clock, like every other event (unless it is what failed).
     let now: number;
     try {
@@ -572,9 +603,24 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     } catch {
       now = Date.now();
     }
-    emit(request, "unavailable", 503, null, null, now);
+    emit(request, "unavailable", 503, hint, record, now);
     return failures.unavailable;
   };
+
+  /**
+   * The store or the plan lookup failed for a well-formed key: 503, with an event that names what
+   * was known by then (the key's hint; the record, if it was found), so an outage can be traced to
+   * the keys and accounts it hit.
+   */
+  function unavailableFor(request: ApiKeyAuthRequest, token: string, tag: number, record: ApiKeyRecord | null): ApiKeyAuthResult {
+    let hint: string | null = null;
+    try {
+      hint = eventHint(token, tag);
+    } catch {
+      // The event goes out without the hint.
+    }
+    return unavailable(request, hint, record);
+  }
 
   /** The whole check, never throwing or rejecting: a ready result when nothing had to wait. */
   const checkOrPending = (request: ApiKeyAuthRequest): ApiKeyAuthResult | Promise<ApiKeyAuthResult> => {

@@ -262,3 +262,35 @@ describe.each(ADAPTERS)("%s over HTTP: async user callbacks that fail", (adapter
     }
   });
 });
+
+describe.each(ADAPTERS)("%s over HTTP: the client's address in events when the answer waits for the store", (adapter) => {
+  it("a client that hangs up before the store answers still has its address in the event (bursts by address need it)", async () => {
+    const events: ApiKeyAuthEvent[] = [];
+    // A store that takes 50 ms to answer: the client is gone by then.
+    class SlowStore extends MemoryKeyStore {
+      override async getByHash(hash: string) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return super.getByHash(hash);
+      }
+    }
+    const auth = createApiKeyAuth({ store: new SlowStore(), onEvent: (e) => events.push(e) });
+    const server = await startServer(adapter, { auth, downAuth: fixture.downAuth });
+    try {
+      const { createConnection } = await import("node:net");
+      const guess = `Bearer ${fixture.keys.unknown}`;
+      await new Promise<void>((resolve, reject) => {
+        const socket = createConnection(server.port, "127.0.0.1", () => {
+          socket.end(`GET /v1/contacts HTTP/1.1\r\nHost: x\r\nAuthorization: ${guess}\r\n\r\n`, () => {
+            socket.destroy(); // hang up without reading the answer
+            resolve();
+          });
+        });
+        socket.on("error", reject);
+      });
+      for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events.map((e) => [e.reason, e.ip])).toEqual([["unknown", "127.0.0.1"]]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -87,6 +87,30 @@ describe("the 503 event", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ ok: false, reason: "unavailable", status: 503, path: "/v1/x", time: new Date(clock.now()) });
   });
+
+  it.each([
+    ["a plan lookup that throws", () => { throw new Error("billing down"); }],
+    ["a plan lookup that rejects", () => Promise.reject(new Error("billing down"))],
+    ["a plan lookup that answers something not a plan", () => 42 as unknown as string],
+  ])("names the key that was found when %s (an outage is traced to its keys and accounts)", async (_how, getPlan) => {
+    const w = await makeWorld({ accounts: { getPlan } });
+    const result = await w.auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    expect(!result.ok && result.status).toBe(503);
+    expect(w.events).toHaveLength(1);
+    expect(w.events[0]).toMatchObject({ reason: "unavailable", status: 503, keyId: w.records.prod.id, accountId: "acc_pro", hint: w.records.prod.hint });
+  });
+
+  it.each([
+    ["throws", () => { throw new Error("down"); }],
+    ["rejects", () => Promise.reject(new Error("down"))],
+  ])("gives the presented key's hint (not the key) when the store %s", async (_how, getByHash) => {
+    const w = await makeWorld();
+    w.store.getByHash = getByHash as never;
+    await w.auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    expect(w.events).toHaveLength(1);
+    expect(w.events[0]).toMatchObject({ reason: "unavailable", keyId: null, accountId: null, hint: w.records.prod.hint });
+    expect(JSON.stringify(w.events)).not.toContain(w.keys.prod.slice(-32));
+  });
 });
 
 describe("events carry no key the client put in its path, query or user agent (DESIGN §9)", () => {

@@ -14,6 +14,7 @@ import {
   failureJson,
   optionalFunction,
   optionsObject,
+  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -60,7 +61,15 @@ class ExpressRequestFacts implements ApiKeyAuthRequest {
     this.authorization = authorizationLines(req.rawHeaders, req.socket);
     this.method = req.method;
   }
+  private pinned: { readonly ip: string | undefined } | undefined;
   get ip(): string | undefined {
+    return this.pinned !== undefined ? this.pinned.ip : this.readIp();
+  }
+  /** Read the address now, while the connection is open (see {@link pinIp}). */
+  pinIp(): void {
+    this.pinned = pinnedIp(() => this.readIp());
+  }
+  private readIp(): string | undefined {
     return this.req.ip ?? this.req.socket?.remoteAddress;
   }
   get userAgent(): string | undefined {
@@ -125,7 +134,11 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions)
     }
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      outcome = runAuth(authenticator, new ExpressRequestFacts(req));
+      const facts = new ExpressRequestFacts(req);
+      outcome = runAuth(authenticator, facts);
+      // The answer waits for the store: the event is written after it, when a client that hung up
+      // meanwhile has no address any more. Read it now.
+      if (outcome instanceof Promise) facts.pinIp();
     } catch {
       outcome = FALLBACK_FAILURE;
     }

@@ -17,6 +17,7 @@ import {
   failureJson,
   optionalFunction,
   optionsObject,
+  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -82,8 +83,13 @@ class FastifyRequestFacts implements ApiKeyAuthRequest {
     this.authorization = authorizationLines(request.raw.rawHeaders, request.raw.socket);
     this.method = request.method;
   }
+  private pinned: { readonly ip: string | undefined } | undefined;
   get ip(): string | undefined {
-    return this.request.ip;
+    return this.pinned !== undefined ? this.pinned.ip : this.request.ip;
+  }
+  /** Read the address now, while the connection is open (see {@link pinIp}). */
+  pinIp(): void {
+    this.pinned = pinnedIp(() => this.request.ip);
   }
   get userAgent(): string | undefined {
     const ua = this.request.headers["user-agent"];
@@ -162,7 +168,10 @@ function setup(fastify: FastifyInstance, options: FastifyApiKeyAuthOptions): voi
     }
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      outcome = runAuth(auth, new FastifyRequestFacts(request));
+      const facts = new FastifyRequestFacts(request);
+      outcome = runAuth(auth, facts);
+      // The event is written after the store answers; a client that hung up by then has no address.
+      if (outcome instanceof Promise) facts.pinIp();
     } catch {
       outcome = FALLBACK_FAILURE;
     }

@@ -15,6 +15,7 @@ import {
   failureJson,
   optionalFunction,
   optionsObject,
+  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -123,7 +124,15 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
       : (c.req.raw.headers.get("authorization") ?? undefined);
     this.method = c.req.method;
   }
+  private pinned: { readonly ip: string | undefined } | undefined;
   get ip(): string | undefined {
+    return this.pinned !== undefined ? this.pinned.ip : this.readIp();
+  }
+  /** Read the address now, while the connection is open (see {@link pinIp}). */
+  pinIp(): void {
+    this.pinned = pinnedIp(() => this.readIp());
+  }
+  private readIp(): string | undefined {
     const address: unknown = this.getIp !== undefined ? this.getIp(this.c) : nodeIncoming(this.c)?.socket?.remoteAddress;
     if (typeof address === "string") return address;
     dropRejection(address); // an async getIp: no address, and its rejection must not end the process
@@ -218,7 +227,10 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): M
     if (shouldSkip(skip, c)) return next().then(nothing);
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      outcome = runAuth(authenticator, new HonoRequestFacts(c, getIp));
+      const facts = new HonoRequestFacts(c, getIp);
+      outcome = runAuth(authenticator, facts);
+      // The event is written after the store answers; a client that hung up by then has no address.
+      if (outcome instanceof Promise) facts.pinIp();
     } catch {
       outcome = FALLBACK_FAILURE;
     }

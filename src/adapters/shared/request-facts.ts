@@ -59,6 +59,21 @@ function rawHeaderLimit(socket: unknown): number {
 }
 
 /**
+ * The client's address read now, for a request whose answer waits for the store: the core writes
+ * the event after that wait, and once a client has hung up Node no longer knows its address, so
+ * a key-guessing client that closes each connection early would reach events (and the usage
+ * monitor's bursts by address) with none. `undefined` if reading it throws now (then it is read
+ * again, as usual, when the event is written). @internal
+ */
+export function pinnedIp(read: () => string | undefined): { readonly ip: string | undefined } | undefined {
+  try {
+    return { ip: read() };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The answer when the authenticator itself misbehaves (it never should: it returns results).
  * Same envelope as a store outage: fail closed with 503. @internal
  */
