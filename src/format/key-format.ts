@@ -98,9 +98,11 @@ const FORMAT_FIELDS: readonly string[] = [...FORMAT_OPTION_NAMES, "head", "crcSt
 export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
   if (typeof options !== "object" || options === null) invalidOption("format", "expected an object");
   const o = checkOptionNames(options, FORMAT_FIELDS, "defineKeyFormat", FORMAT_OPTION_NAMES) as KeyFormatOptions;
-  const prefix = o.prefix ?? "flz";
-  const type = o.type ?? "sk";
-  const checksum = o.checksum ?? true;
+  // Only a field left out (or undefined) takes the default: `null` is a value, refused below, as
+  // `format: null` is everywhere else (a caller meaning "no environments" must not get three).
+  const prefix: unknown = o.prefix === undefined ? "flz" : o.prefix;
+  const type: unknown = o.type === undefined ? "sk" : o.type;
+  const checksum: unknown = o.checksum === undefined ? true : o.checksum;
   if (typeof prefix !== "string" || !TAG.test(prefix))
     invalidOption("prefix", "1 to 16 lower-case letters or digits, starting with a letter");
   if (typeof type !== "string" || !TAG.test(type))
@@ -108,7 +110,7 @@ export function defineKeyFormat(options: KeyFormatOptions = {}): KeyFormat {
   // Copied once: a Proxy (or a revoked one) that throws is refused naming the option, not a raw TypeError.
   let environments: unknown[] | undefined;
   try {
-    const given: unknown = o.environments ?? ["prod", "stag", "dev"];
+    const given: unknown = o.environments === undefined ? ["prod", "stag", "dev"] : o.environments;
     environments = Array.isArray(given) ? Array.from(given as unknown[]) : undefined;
   } catch (cause) {
     invalidOption("environments", "could not be read (a getter or Proxy trap threw)", cause);

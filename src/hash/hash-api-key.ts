@@ -41,7 +41,9 @@ export interface Pepper {
 
 /**
  * The `pepper` option: a secret, a versioned pepper, or a list of versioned peppers with the
- * current one first and older ones after it (verification tries them in that order).
+ * current one first and older ones after it (verification tries them in that order). In a list,
+ * `null` after the first stands for "no pepper": keys hashed with plain SHA-256 before a pepper
+ * was added are still accepted, until they are rotated and `null` is dropped.
  *
  * @example
  * ```ts
@@ -52,9 +54,11 @@ export interface Pepper {
  * ];
  * createKeyManager({ store, accounts, pepper });
  * createApiKeyAuth({ store, accounts, pepper });
+ * // Adding a pepper to a service whose keys have none yet: new keys get it, old ones still pass.
+ * createApiKeyAuth({ store, accounts, pepper: [{ version: "1", secret: process.env.API_KEY_PEPPER! }, null] });
  * ```
  */
-export type PepperOption = PepperSecret | Pepper | readonly Pepper[];
+export type PepperOption = PepperSecret | Pepper | readonly (Pepper | null)[];
 
 /**
  * Options of {@link hashApiKey}.
@@ -75,8 +79,11 @@ export interface HashApiKeyOptions {
 
 const VERSION = /^[A-Za-z0-9._-]{1,32}$/;
 
-/** Validate and normalise the pepper option into a list, current first. @internal */
-export function normalizePeppers(option: PepperOption | undefined, name = "pepper"): readonly Pepper[] {
+/**
+ * Validate and normalise the pepper option into a list, current first; `undefined` in it (from a
+ * `null` entry, never the first) is plain SHA-256. @internal
+ */
+export function normalizePeppers(option: PepperOption | undefined, name = "pepper"): readonly (Pepper | undefined)[] {
   try {
     return peppersOf(option, name);
   } catch (error) {
@@ -86,15 +93,23 @@ export function normalizePeppers(option: PepperOption | undefined, name = "peppe
   }
 }
 
-function peppersOf(option: PepperOption | undefined, name: string): readonly Pepper[] {
+function peppersOf(option: PepperOption | undefined, name: string): readonly (Pepper | undefined)[] {
   if (option === undefined) return [];
   // Array.from visits holes: a sparse list's empty slot is refused, not skipped (map skips it, and
   // an empty first slot would then hash with no pepper at all).
   const list: unknown[] = typeof option === "string" || option instanceof Uint8Array ? [{ version: "1", secret: option }] : Array.isArray(option) ? Array.from(option as unknown[]) : [option];
   if (list.length === 0) invalidOption(name, "an empty list; leave the option out for plain SHA-256");
   const seen = new Set<string>();
+  let plain = false;
   return Object.freeze(
-    list.map((p) => {
+    list.map((p, index) => {
+      if (p === null && Array.isArray(option)) {
+        // "No pepper" as an older entry: keys stored before a pepper was added.
+        if (index === 0) invalidOption(name, "null (no pepper) may only follow the current pepper: new keys are hashed with the first");
+        if (plain) invalidOption(name, "null (no pepper) appears twice");
+        plain = true;
+        return undefined;
+      }
       if (typeof p !== "object" || p === null || p instanceof Uint8Array || !("secret" in p))
         invalidOption(name, "expected a secret string, bytes (Uint8Array), or { version, secret }");
       // `{ version, secret, secert }`: a typo in a pepper is refused like one in any option (not named: it may be the secret).

@@ -196,6 +196,16 @@ export async function rotateApiKey(ctx: ManagerContext, given: RotateApiKeyInput
   busy.add(fields.id);
   try {
     const old = await ctx.findOwned(accountId, fields.id);
+    // The successor keeps the old key's environment: a tag this manager's format no longer has
+    // (a format changed since, a tag dropped from its set) cannot be kept. A 4xx saying so, not
+    // the 503 of a store fault that retrying would never cure.
+    if (old.environment !== null && !ctx.format.environments.includes(old.environment)) {
+      throw new ApiKeyError(
+        "VALIDATION_ERROR",
+        `Invalid environment: the key's environment is not one of this manager's format (${ctx.format.environments.join(", ") || "none"}); create a new key instead`,
+        { status: 400, field: "environment" },
+      );
+    }
     const now = ctx.clock.now();
     const stopped = await requireRotatable(ctx, old, now);
     const { key, record } = ctx.newRecord({

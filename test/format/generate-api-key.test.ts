@@ -52,6 +52,17 @@ describe("generateApiKey (DESIGN §3)", () => {
     expect(sample.filter((k) => parseApiKey(k).ok).length).toBeLessThan(2);
   });
 
+  it.each(["prefix", "type", "environments", "checksum"])("defineKeyFormat refuses %s: null naming it (only a field left out takes the default)", (field) => {
+    let error: unknown;
+    try {
+      defineKeyFormat({ [field]: null } as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", field]);
+    expect(defineKeyFormat({ [field]: undefined }).head).toBe("flz_sk_");
+  });
+
   it("honours a custom prefix and type", () => {
     const format = defineKeyFormat({ prefix: "acme", type: "pk", environments: ["live", "test"] });
     const { key } = generateApiKey({ format, environment: "live" });

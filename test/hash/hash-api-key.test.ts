@@ -37,6 +37,31 @@ describe("hashApiKey (DESIGN §4)", () => {
     expect(hashApiKey(key, { pepper: [current, old] })).toBe(hashApiKey(key, { pepper: current }));
   });
 
+  it("adding a pepper to keys made without one: [pepper, null] hashes new keys with it and still accepts the old ones", async () => {
+    const store = new MemoryKeyStore();
+    const actor = { id: "usr_1", admin: true };
+    const before = await createKeyManager({ store }).create({ accountId: "acc_1", actor, name: "Before" });
+    expect(before.record.hash).toMatch(/^sha256:/);
+    const pepper = [{ version: "1", secret: "added-later" }, null];
+    const after = await createKeyManager({ store, pepper }).create({ accountId: "acc_1", actor, name: "After" });
+    expect(after.record.hash).toMatch(/^hmac-sha256:1:/);
+    expect(hashApiKey(after.key, { pepper })).toBe(after.record.hash); // the first (current) one
+    const auth = createApiKeyAuth({ store, pepper });
+    for (const key of [before.key, after.key]) expect((await auth.authenticate({ authorization: `Bearer ${key}`, method: "GET" })).ok).toBe(true);
+    // Without the null the old key is unknown (what the null is for).
+    const strict = createApiKeyAuth({ store, pepper: pepper[0] as { version: string; secret: string } });
+    const refused = await strict.authenticate({ authorization: `Bearer ${before.key}`, method: "GET" });
+    expect(!refused.ok && refused.reason).toBe("unknown");
+  });
+
+  it.each([
+    [[null, { version: "1", secret: "a" }], "only follow the current pepper"],
+    [[{ version: "1", secret: "a" }, null, null], "appears twice"],
+    [null, "expected a secret string"],
+  ])("refuses null as the first or a repeated entry (%j), naming pepper", (pepper, words) => {
+    expect(() => hashApiKey("flz_sk_x", { pepper } as never)).toThrowError(new RegExp(`"pepper".*${words}`));
+  });
+
   it("is synchronous and deterministic", () => {
     const key = generateApiKey().key;
     const h = hashApiKey(key, { pepper: "p" });

@@ -128,6 +128,17 @@ describe("rotate (spec 'Key rotation', DESIGN §7)", () => {
     expect(post.ok ? 200 : post.status).toBe(403);
   });
 
+  it("a key whose environment the manager's format no longer has: 400 naming environment, nothing changed (not a 503)", async () => {
+    const { store, manager, admin } = setup();
+    const old = await manager.create({ accountId: "acc_pro", actor: admin, name: "Prod", environment: "prod" });
+    const { defineKeyFormat } = await import("../../src/index.js");
+    const other = setup({ store, format: defineKeyFormat({ prefix: "acme", environments: ["live", "test"] }) });
+    const e = await rejection(other.manager.rotate({ accountId: "acc_pro", actor: admin, id: old.record.id }));
+    expect([e.status, e.code, e.field]).toEqual([400, "VALIDATION_ERROR", "environment"]);
+    expect(e.message).toBe("Invalid environment: the key's environment is not one of this manager's format (live, test); create a new key instead");
+    expect((await store.listByAccount("acc_pro")).map((r) => [r.id, r.revokedAt])).toEqual([[old.record.id, null]]);
+  });
+
   it("the rotation result carries the plaintext once and the store never holds it", async () => {
     const w = setup();
     const old = await w.manager.create({ accountId: "acc_pro", actor: w.admin, name: "CI" });
