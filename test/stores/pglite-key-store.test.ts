@@ -20,6 +20,23 @@ afterAll(async () => {
 
 runKeyStoreConformance("PostgresKeyStore on PGlite (in memory)", () => store, { strictInput: true, rotationRules: true });
 
+// A session set up unlike PostgreSQL's defaults (dates in SQL style, day first; a time zone whose
+// offset had seconds): times are read as milliseconds since the epoch, so the suite holds there too.
+describe("PostgresKeyStore on PGlite with DateStyle SQL, DMY and TimeZone Africa/Monrovia", () => {
+  let styled: PGlite;
+  let styledStore: PostgresKeyStore;
+  beforeAll(async () => {
+    styled = await PGlite.create();
+    await styled.exec("SET DateStyle TO 'SQL, DMY'; SET TimeZone TO 'Africa/Monrovia'");
+    styledStore = new PostgresKeyStore({ client: styled, table: uniqueName("keys_style") });
+    await styledStore.migrate();
+  });
+  afterAll(async () => {
+    await styled?.close();
+  });
+  runKeyStoreConformance("PostgresKeyStore on PGlite, DateStyle SQL DMY, Monrovia", () => styledStore, { strictInput: true, rotationRules: true });
+});
+
 describe("PostgresKeyStore on PGlite", () => {
   it("migrate() is idempotent and versioned", async () => {
     const again = await store.migrate();
@@ -246,5 +263,69 @@ describe("confirmed revocation on PGlite (confirmTimeoutMs)", () => {
     } finally {
       await db.query(`DELETE FROM "${table}_listeners" WHERE id = 'gone'`);
     }
+  });
+});
+
+describe("migrate() refuses what it cannot make right, with a message that says what to do", () => {
+  const storeError = async (promise: Promise<unknown>): Promise<string> => {
+    try {
+      await promise;
+    } catch (error) {
+      expect(isApiKeyError(error) && error.code).toBe("STORE_ERROR");
+      return (error as Error).message;
+    }
+    throw new Error("expected migrate() to fail");
+  };
+
+  it("a renamed table kept the hash index's name: refused (duplicate hashes would be stored), nothing created", async () => {
+    const name = uniqueName("renamed");
+    await new PostgresKeyStore({ client: db, table: name }).migrate();
+    await db.exec(`ALTER TABLE "${name}" RENAME TO "${name}_backup"; DROP TABLE "${name}_migrations"`);
+    const message = await storeError(new PostgresKeyStore({ client: db, table: name }).migrate());
+    expect(message).toContain(`public.${name} has no unique index on hash: the name "${name}_hash_key" is taken by another index`);
+    const { rows } = await db.query("SELECT to_regclass($1) AS t", [`"public"."${name}"`]);
+    expect(rows).toEqual([{ t: null }]); // rolled back
+  });
+
+  it("a database at a newer schema version than this package: refused, not reported as up to date", async () => {
+    const name = uniqueName("newer");
+    await new PostgresKeyStore({ client: db, table: name }).migrate();
+    await db.query(`INSERT INTO "${name}_migrations" (version) VALUES (3)`);
+    expect(await storeError(new PostgresKeyStore({ client: db, table: name }).migrate())).toContain("is at schema version 3, newer than this package's 2");
+  });
+
+  it("a table of that name that is not ours: refused, and left as it was (no index added)", async () => {
+    const name = uniqueName("foreign");
+    await db.exec(`CREATE TABLE "${name}" (hash text, account_id text)`);
+    const message = await storeError(new PostgresKeyStore({ client: db, table: name }).migrate());
+    expect(message).toContain(`public.${name} exists and is not a key table of this package (no id, name, hint`);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = $1", [name]);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it("a schema that does not exist yet is created (a new database, PGlite)", async () => {
+    const schema = uniqueName("keys_schema");
+    const inSchema = new PostgresKeyStore({ client: db, schema, table: "api_keys" });
+    expect((await inSchema.migrate()).applied).toEqual([1, 2]);
+    await inSchema.insert(makeTestRecord({ id: "key_in_schema" }));
+    expect((await inSchema.getById("key_in_schema"))?.id).toBe("key_in_schema");
+    const { openPGliteKeyStore } = await import("../../src/stores/postgres/index.js");
+    const opened = await openPGliteKeyStore({ schema: "tenant_keys" });
+    try {
+      await opened.store.insert(makeTestRecord({ id: "key_opened" }));
+      expect((await opened.store.getById("key_opened"))?.id).toBe("key_opened");
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("a NOTIFY channel with a double quote is refused naming channel (PGlite never delivered it)", () => {
+    let error: unknown;
+    try {
+      new PostgresKeyStore({ client: db, channel: 'keys"revoked' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isApiKeyError(error) && [error.code, error.field]).toEqual(["INVALID_OPTIONS", "channel"]);
   });
 });

@@ -262,3 +262,27 @@ describe.skipIf(DATABASE_URL === undefined)("PostgresKeyStore on a pg Pool (set 
     }
   });
 });
+
+// Sessions set up unlike PostgreSQL's defaults: dates in another style (SQL, day first) and a time
+// zone whose offset had seconds (Monrovia until 1972). The store reads times as milliseconds since
+// the epoch, so the whole conformance suite holds there too.
+describe.skipIf(DATABASE_URL === undefined)("PostgresKeyStore on a pg Pool whose sessions use DateStyle SQL, DMY and TimeZone Africa/Monrovia", () => {
+  const table = uniqueName("keys_style");
+  let pool: pg.Pool;
+  let store: PostgresKeyStore;
+
+  beforeAll(async () => {
+    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, options: "-c DateStyle=SQL,DMY -c TimeZone=Africa/Monrovia" });
+    store = new PostgresKeyStore({ client: pool, table });
+    await store.migrate();
+    const { rows } = await pool.query("SHOW DateStyle");
+    expect(rows[0]).toEqual({ DateStyle: "SQL, DMY" });
+  });
+  afterAll(async () => {
+    if (pool === undefined) return;
+    await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_migrations", "${table}_listeners"`);
+    await pool.end();
+  });
+
+  runKeyStoreConformance("PostgresKeyStore, DateStyle SQL DMY, Monrovia", () => store, { strictInput: true, rotationRules: true });
+});

@@ -31,7 +31,7 @@ import {
 } from "../acknowledgements.js";
 import { inspectAsSettings } from "../settings-only.js";
 import { applyMigrations, SCHEMA_VERSION, type SchemaNames } from "./migrations.js";
-import { COLUMNS, toRecord, type Row } from "./record-row.js";
+import { COLUMNS, SELECTED, toRecord, type Row } from "./record-row.js";
 import { quoteChannel, RevocationChannel } from "./revocation-channel.js";
 import {
   clientKind,
@@ -172,11 +172,14 @@ export class PostgresKeyStore implements KeyStore {
     this.qualifiedTable = `${schema}.${table}`;
     const channel = o.channel ?? `${table}_revoked`;
     // pg_notify() refuses channel names of 64 bytes or more, and "_ack" is added for acknowledgements.
-    if (typeof channel !== "string" || !/^[\x21-\x7e]{1,59}$/.test(channel)) invalidOption("channel", "1 to 59 printable ASCII characters");
+    // No double quote: PGlite's listen() quotes the name itself, so one in it was never heard there.
+    if (typeof channel !== "string" || !/^[\x21\x23-\x7e]{1,59}$/.test(channel)) invalidOption("channel", "1 to 59 printable ASCII characters other than a double quote");
     this.channel = channel;
     this.ackChannel = `${this.channel}_ack`;
     ({ confirmTimeoutMs: this.confirmTimeoutMs, onUnconfirmed: this.onUnconfirmed } = confirmOptions(o));
     this.names = {
+      schema,
+      tableName: table,
       table: `"${schema}"."${table}"`,
       migrations: `"${schema}"."${table}_migrations"`,
       listeners: `"${schema}"."${table}_listeners"`,
@@ -256,12 +259,12 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async getByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.client.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE hash = $1`, [hash]);
+    const { rows } = await this.client.query(`SELECT ${SELECTED} FROM ${this.names.table} WHERE hash = $1`, [hash]);
     return rows.length === 0 ? null : toRecord(rows[0] as Row);
   }
 
   async getById(id: string): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.client.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE id = $1`, [id]);
+    const { rows } = await this.client.query(`SELECT ${SELECTED} FROM ${this.names.table} WHERE id = $1`, [id]);
     return rows.length === 0 ? null : toRecord(rows[0] as Row);
   }
 
@@ -269,7 +272,7 @@ export class PostgresKeyStore implements KeyStore {
     const { rows } = await this.client.query(
       // Equal times by id in code-unit order (COLLATE "C") whatever the database's collation, as
       // the Redis store orders them.
-      `SELECT ${COLUMNS} FROM ${this.names.table} WHERE account_id = $1 ORDER BY created_at, id COLLATE "C"`,
+      `SELECT ${SELECTED} FROM ${this.names.table} WHERE account_id = $1 ORDER BY created_at, id COLLATE "C"`,
       [accountId],
     );
     return (rows as Row[]).map(toRecord);
@@ -318,7 +321,7 @@ export class PostgresKeyStore implements KeyStore {
       `UPDATE ${this.names.table} SET revoked_at = $2, revoked_reason = $3
        WHERE id = $1 AND (revoked_at IS NULL OR (revoked_at > $2::timestamptz
          AND NOT ($3 = 'rotated' AND revoked_reason IS DISTINCT FROM 'rotated')))
-       RETURNING ${COLUMNS}, pg_notify($4, json_build_object('id', id, 'hash', hash)::text)::text AS notified`,
+       RETURNING ${SELECTED}, pg_notify($4, json_build_object('id', id, 'hash', hash)::text)::text AS notified`,
       [id, at, reason, this.channel],
     );
     return rows.length > 0 ? toRecord(rows[0] as Row) : null;
@@ -336,7 +339,7 @@ export class PostgresKeyStore implements KeyStore {
         // call resolved. So ask every listener to confirm (it announces nothing: notifications
         // arrive in commit order, so a confirmation means the announcement was heard) and wait.
         // Read on this connection: a pool of one has no other to give while this one is held.
-        const { rows } = await q.query(`SELECT ${COLUMNS} FROM ${this.names.table} WHERE id = $1`, [id]);
+        const { rows } = await q.query(`SELECT ${SELECTED} FROM ${this.names.table} WHERE id = $1`, [id]);
         record = rows.length === 0 ? null : toRecord(rows[0] as Row);
         if (record === null || record.revokedAt === null) return record;
         await q.query("SELECT pg_notify($1, $2)", [this.channel, confirmationRequest(record.hash)]);

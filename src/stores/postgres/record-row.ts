@@ -9,7 +9,19 @@ import type { ApiKeyPermissions, ApiKeyRecord } from "../../store/key-store.js";
 export const COLUMNS: string =
   "id, account_id, name, hash, hint, environment, permissions, created_at, created_by, last_used_at, revoked_at, revoked_reason, expires_at, rotated_from_id, metadata";
 
-/** A row as both clients return it (timestamps as Date, or as text with a custom parser). @internal */
+const TIME_COLUMNS = new Set(["created_at", "last_used_at", "revoked_at", "expires_at"]);
+
+/**
+ * The columns as every query reads them: timestamps as whole milliseconds since the epoch, in
+ * text. Read that way they do not depend on the session's settings: a `DateStyle` other than ISO
+ * (`SQL, DMY`) made the drivers read dates as null or with day and month swapped, and a time zone
+ * with a seconds offset (Africa/Monrovia, before 1972) made PGlite read Invalid Dates. @internal
+ */
+export const SELECTED: string = COLUMNS.split(", ")
+  .map((c) => (TIME_COLUMNS.has(c) ? `round(extract(epoch from ${c}) * 1000)::int8::text AS ${c}` : c))
+  .join(", ");
+
+/** A row as both clients return it (timestamps as milliseconds in text; a Date or ISO text also read). @internal */
 export interface Row {
   id: string;
   account_id: string;
@@ -28,9 +40,12 @@ export interface Row {
   metadata: Record<string, unknown> | string | null;
 }
 
+const WHOLE_NUMBER = /^-?\d+$/;
+
 function toDate(value: Date | string | null): Date | null {
   if (value === null) return null;
-  return value instanceof Date ? new Date(value.getTime()) : new Date(value);
+  if (value instanceof Date) return new Date(value.getTime());
+  return new Date(WHOLE_NUMBER.test(value) ? Number(value) : value);
 }
 
 /** A row as an ApiKeyRecord (fresh objects: callers get copies). @internal */
