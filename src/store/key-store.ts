@@ -124,17 +124,18 @@ export interface RevokeOptions {
  * The few async methods the library needs from a database. Records cross this boundary as
  * copies: mutating a returned record never changes what is stored.
  *
- * Rules every store keeps (and the conformance suite checks):
+ * Rules every store keeps (the conformance suite checks them; the input checks only with its
+ * `strictInput` option, the rotation rules only with `rotationRules`):
  * - `insert` refuses a record whose `id` or `hash` is already stored (`ApiKeyError` `DUPLICATE_KEY`).
  * - `insert` refuses a successor (a record with a `rotatedFromId`) when the account already holds a
  *   live successor of the same key, one not revoked or only scheduled by a rotation
  *   (`ApiKeyError` `CONFLICT`), checked and inserted as one atomic step: a key is replaced once,
  *   also when two servers rotate it at the same instant. (The stores of this package; the
- *   conformance suite does not check it yet. Without it, two servers can each rotate a key.)
+ *   conformance suite checks it with `rotationRules`. Without it, two servers can each rotate a key.)
  * - `revoke` is irreversible: once set, `revokedAt` only moves earlier, never later or back to `null`.
  *   A rotation's revocation (reason `"rotated"`) never replaces one made for another reason, even
  *   a later one: that one already holds, on servers whose clocks run behind too. (The stores of
- *   this package; not yet in the conformance suite.)
+ *   this package; checked by the conformance suite with `rotationRules`.)
  *   An `at` that is not a valid `Date` is refused (`ApiKeyError` `INVALID_INPUT`) and changes nothing.
  * - `recordUsage` only moves `lastUsedAt` forward, and skips entries whose `lastUsedAt` is not a
  *   valid `Date` (writing the rest of the batch).

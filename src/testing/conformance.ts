@@ -6,7 +6,7 @@
 import { ApiKeyError, checkOptionNames, invalidOption, isApiKeyError, readOption } from "../errors.js";
 import { generateApiKey } from "../format/generate-api-key.js";
 import { hashApiKey } from "../hash/hash-api-key.js";
-import type { ApiKeyRecord, ApiKeyRevocation, KeyStore } from "../store/key-store.js";
+import { dateTime, type ApiKeyRecord, type ApiKeyRevocation, type KeyStore } from "../store/key-store.js";
 import { testRunner, type TestRunner } from "./test-runner.js";
 
 /**
@@ -29,7 +29,7 @@ export interface KeyStoreConformanceOptions {
   /** How long to wait for a revocation announcement. Default 3000 ms. */
   announcementTimeoutMs?: number | undefined;
   /** `describe` and `it` of your test runner. Default: vitest's (or test globals under CommonJS). */
-  runner?: Partial<TestRunner> | undefined;
+  runner?: TestRunner | undefined;
   /**
    * Also hold the store to the input checks every store of this package makes (default `false`):
    * `revoke` refuses an `at` that is not a valid Date and `recordUsage` skips such times, `insert` refuses a malformed record (bad or out-of-range dates, wrong types, NUL characters,
@@ -90,9 +90,22 @@ function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ConformanceFailure(message);
 }
 
+/**
+ * Both `null`, or both Dates of the same time. A Date of another realm counts (structuredClone in
+ * a vm context, jest's test environment): it is read by its internal time, as the library does.
+ */
 function sameTime(a: Date | null, b: Date | null): boolean {
   if (a === null || b === null) return a === b;
-  return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  const ta = dateTime(a);
+  const tb = dateTime(b);
+  return ta !== null && tb !== null && ta === tb;
+}
+
+/** A value for a message: a Date with its milliseconds (`String(date)` drops them), and says when it is no Date. */
+function shown(value: unknown): string {
+  const time = dateTime(value);
+  if (time !== null) return Number.isNaN(time) ? "an Invalid Date" : new Date(time).toISOString();
+  return typeof value === "string" ? `the string ${JSON.stringify(value)} (not a Date)` : String(value);
 }
 
 /**
@@ -168,7 +181,7 @@ function sameRecord(actual: ApiKeyRecord | null, expected: ApiKeyRecord, what: s
     check(actual[field] === expected[field], `${what}: field ${field} is ${String(actual[field])}, expected ${String(expected[field])}`);
   }
   for (const field of ["createdAt", "lastUsedAt", "revokedAt", "expiresAt"] as const) {
-    check(sameTime(actual[field], expected[field]), `${what}: field ${field} is ${String(actual[field])}, expected ${String(expected[field])}`);
+    check(sameTime(actual[field], expected[field]), `${what}: field ${field} is ${shown(actual[field])}, expected ${shown(expected[field])}`);
   }
   // Compared as JSON values: key order is not data (PostgreSQL's jsonb, for one, reorders keys).
   check(canonicalJson(actual.metadata) === canonicalJson(expected.metadata), `${what}: metadata differs`);
@@ -370,11 +383,13 @@ export function runKeyStoreConformance(
       await store.insert(second);
       await store.insert(first);
       await store.insert(other);
+      const expired = makeTestRecord({ accountId: first.accountId, createdAt: timeWithMs(-10_000), expiresAt: timeWithMs(-5_000) });
+      await store.insert(expired);
       await store.revoke(second.id);
       const list = await store.listByAccount(first.accountId);
-      check(list.length === 2, `listByAccount gave ${list.length} records, expected 2`);
-      check(list[0]?.id === first.id && list[1]?.id === second.id, "listByAccount is not oldest first");
-      check(list[1]?.revokedAt instanceof Date, "the revoked record is listed without revokedAt");
+      check(list.length === 3, `listByAccount gave ${list.length} records, expected 3 (revoked and expired keys are listed too)`);
+      check(list[0]?.id === first.id && list[1]?.id === second.id && list[2]?.id === expired.id, "listByAccount is not oldest first");
+      check(dateTime(list[1]?.revokedAt) !== null, "the revoked record is listed without revokedAt");
       check((await store.listByAccount(`${first.accountId}_none`)).length === 0, "an account without keys lists records");
     }));
 
@@ -427,7 +442,8 @@ export function runKeyStoreConformance(
       unrevoked(await store.getByHash(other.hash), "getByHash");
       await store.revoke(other.id);
       const now = await store.getByHash(other.hash);
-      check(now?.revokedAt instanceof Date && now.revokedAt.getTime() <= Date.now() + 1_000, "getByHash right after revoke() without a time does not show the key revoked");
+      const revokedTime = dateTime(now?.revokedAt);
+      check(revokedTime !== null && revokedTime <= Date.now() + 1_000, "getByHash right after revoke() without a time does not show the key revoked");
     }));
 
     it("revoke defaults to now, and a scheduled revocation only moves earlier", withStore(async (store) => {
@@ -438,8 +454,8 @@ export function runKeyStoreConformance(
       const scheduled = await store.revoke(record.id, { at: later, reason: "rotated" });
       check(scheduled !== null && sameTime(scheduled.revokedAt, later), "a revocation in the future was not kept");
       const now = await store.revoke(record.id);
-      check(now?.revokedAt instanceof Date, "revoke now did not set revokedAt");
-      const t = now.revokedAt.getTime();
+      const t = dateTime(now?.revokedAt);
+      check(now !== null && t !== null, "revoke now did not set revokedAt");
       check(t >= before - 1_000 && t <= Date.now() + 1_000, "revoke without a time is not now");
       check(now.revokedReason === "revoked", "revoke now did not take its reason");
     }));
@@ -502,7 +518,7 @@ export function runKeyStoreConformance(
       check(isApiKeyError(again) && again.code === "INVALID_INPUT", `revoke of a revoked key with an Invalid Date: expected an ApiKeyError INVALID_INPUT, got ${String(again)}`);
       const after = await store.getByHash(record.hash);
       check(after !== null && sameTime(after.revokedAt, at), `an Invalid Date moved revokedAt of a revoked key to ${String(after?.revokedAt)}`);
-      check(after.revokedAt instanceof Date && Number.isFinite(after.revokedAt.getTime()), "revokedAt is not a valid Date");
+      check(Number.isFinite(dateTime(after.revokedAt) ?? Number.NaN), "revokedAt is not a valid Date");
     }));
 
     strict("last used skips entries whose lastUsedAt is not a valid Date, writing the rest of the batch", withStore(async (store) => {
@@ -542,6 +558,7 @@ export function runKeyStoreConformance(
       await store.recordUsage([{ id: a.id, lastUsedAt: t1 }]);
       check(sameTime((await store.getById(a.id))?.lastUsedAt ?? null, t2), "lastUsedAt moved back");
       check(sameTime((await store.getById(b.id))?.lastUsedAt ?? null, t1), "lastUsedAt of the second record was not written");
+      check((await store.getById(`${a.id}_missing`)) === null, "recordUsage of an unknown id made a record of it");
       await store.recordUsage([]);
     }));
 
@@ -559,7 +576,14 @@ export function runKeyStoreConformance(
       (read.metadata as { tags: string[] }).tags.push("c");
       const listed = await store.listByAccount(record.accountId);
       (listed[0] as ApiKeyRecord).permissions = "read-only";
+      (listed[0] as ApiKeyRecord).createdAt.setTime(0);
+      ((listed[0] as ApiKeyRecord).metadata as { team: string }).team = "mutated in a list";
       sameRecord(await store.getByHash(original.hash), original, "after mutating copies");
+      // The record revoke answers is a copy too: clearing its revokedAt must not un-revoke the key.
+      const revoked = await store.revoke(record.id);
+      check(revoked !== null && dateTime(revoked.revokedAt) !== null, "revoke did not answer the revoked record");
+      revoked.revokedAt = null;
+      check(dateTime((await store.getById(record.id))?.revokedAt) !== null, "changing the record revoke answered un-revoked the stored key");
     }));
 
     it("keeps null and optional fields as they were", withStore(async (store) => {
@@ -568,37 +592,56 @@ export function runKeyStoreConformance(
       sameRecord(await store.getById(record.id), record, "record with nulls");
     }));
 
-    it("announces revocations to subscribers, if it offers them", withStore(async (store) => {
+    it("announces revocations to subscribers, if it offers them: once visible, and again when a revocation moves earlier", withStore(async (store) => {
       if (typeof store.subscribeRevocations !== "function") return;
       const record = makeTestRecord();
       await store.insert(record);
-      const seen: ApiKeyRevocation[] = [];
-      let wake: () => void = () => {};
-      const arrived = new Promise<void>((resolve) => (wake = resolve));
+      // Per announcement of this key: was its revocation visible to a reader when it arrived? A
+      // cache that reads the key on hearing it (or a request in between) must never read it unrevoked.
+      const heard: Promise<{ hash: string; visibleAt: number | null }>[] = [];
+      const waiters: (() => void)[] = [];
       let live: boolean | undefined;
       const stop = store.subscribeRevocations(
         (r) => {
-          seen.push(r);
-          if (r.id === record.id) wake();
+          if (r.id !== record.id) return;
+          heard.push(
+            store.getById(record.id).then(
+              (read) => ({ hash: r.hash, visibleAt: dateTime(read?.revokedAt) }),
+              () => ({ hash: r.hash, visibleAt: null }),
+            ),
+          );
+          waiters.shift()?.();
         },
         (connected) => (live = connected),
       );
+      const limit = options.announcementTimeoutMs ?? 3_000;
+      const announcement = async (n: number, what: string): Promise<{ hash: string; visibleAt: number | null }> => {
+        if (heard.length < n) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([
+            new Promise<void>((resolve) => waiters.push(resolve)),
+            new Promise<void>((_, reject) => {
+              timer = setTimeout(() => reject(new ConformanceFailure(`no announcement ${what} within ${limit} ms`)), limit);
+            }),
+          ]).finally(() => clearTimeout(timer));
+        }
+        return (await heard[n - 1]) as { hash: string; visibleAt: number | null };
+      };
       try {
         // A store that says its channel is not live yet is waited for; others get a moment.
-        const until = Date.now() + (options.announcementTimeoutMs ?? 3_000);
+        const until = Date.now() + limit;
         await new Promise((r) => setTimeout(r, 100));
         while (live === false && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-        await store.revoke(record.id);
-        const limit = options.announcementTimeoutMs ?? 3_000;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          arrived,
-          new Promise<void>((_, reject) => {
-            timer = setTimeout(() => reject(new ConformanceFailure(`no announcement within ${limit} ms`)), limit);
-          }),
-        ]).finally(() => clearTimeout(timer));
-        const hit = seen.find((r) => r.id === record.id);
-        check(hit?.hash === record.hash, "the announcement does not carry the key's hash");
+        // A revocation scheduled an hour ahead (a rotation's grace), then an administrator's now.
+        const later = timeWithMs(3_600_000);
+        await store.revoke(record.id, { at: later, reason: "rotated" });
+        const first = await announcement(1, "of a revocation");
+        check(first.hash === record.hash, "the announcement does not carry the key's hash");
+        check(first.visibleAt === later.getTime(), "the announcement came before the revocation could be read (announce after the write commits)");
+        const now = timeWithMs();
+        await store.revoke(record.id, { at: now, reason: "revoked" });
+        const second = await announcement(2, "when a revocation moved earlier (a cache would keep the key until the later time)");
+        check(second.visibleAt === now.getTime(), "the second announcement came before the earlier revocation could be read");
       } finally {
         stop();
       }

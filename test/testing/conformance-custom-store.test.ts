@@ -195,3 +195,114 @@ describe("stores the suite must fail (DESIGN §4, §6, §9)", () => {
     expect(String(outcomes.get(name))).toMatch(/getByHash of a prefix of a stored hash/);
   });
 });
+
+/** The plain store with revocation announcements, written as docs/custom-key-store.md says; `mode` plants one bug. */
+class AnnouncingStore extends PlainMapStore {
+  private readonly listeners = new Set<(r: { id: string; hash: string }) => void>();
+  constructor(private readonly mode: "correct" | "first-only" | "before-write" = "correct") {
+    super();
+  }
+  subscribeRevocations(listener: (r: { id: string; hash: string }) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  override async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    const stored = this.byId.get(id);
+    if (stored === undefined) return null;
+    const before = stored.revokedAt?.getTime() ?? null;
+    const announce = (): void => {
+      for (const l of this.listeners) l({ id, hash: stored.hash });
+    };
+    if (this.mode === "before-write") {
+      announce(); // the bug: heard before the write lands
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const result = await super.revoke(id, options);
+    const changed = result?.revokedAt?.getTime() !== before;
+    if (this.mode === "correct" && changed) announce();
+    if (this.mode === "first-only" && before === null) announce(); // the bug: a move earlier is never told
+    return result;
+  }
+}
+
+/** A correct store but for one thing: listByAccount leaves out expired keys. */
+class ActiveOnlyListStore extends PlainMapStore {
+  override async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    return (await super.listByAccount(accountId)).filter((r) => r.expiresAt === null || r.expiresAt.getTime() > Date.now());
+  }
+}
+
+/** A correct store but for one thing: revoke answers its own stored object. */
+class InternalRevokeStore extends PlainMapStore {
+  override async revoke(id: string, options: RevokeOptions = {}): Promise<ApiKeyRecord | null> {
+    await super.revoke(id, options);
+    return this.byId.get(id) ?? null;
+  }
+}
+
+/** A correct store but for one thing: recordUsage makes a record of an id it does not hold. */
+class UpsertUsageStore extends PlainMapStore {
+  override async recordUsage(batch: readonly ApiKeyUsage[]): Promise<void> {
+    for (const { id, lastUsedAt } of batch) if (!this.byId.has(id)) this.byId.set(id, { ...makeTestRecord(), id, lastUsedAt });
+    await super.recordUsage(batch);
+  }
+}
+
+/** A correct store whose Dates are made in another realm (a vm context, as a test environment's are): no `instanceof Date` here. */
+class OtherRealmStore extends PlainMapStore {
+  private readonly clone: (r: ApiKeyRecord) => ApiKeyRecord;
+  constructor() {
+    super();
+    const vm = process.getBuiltinModule("node:vm") as typeof import("node:vm");
+    const foreignDate = vm.runInNewContext("(t) => new Date(t)") as (t: number) => Date;
+    const d = (v: Date | null): Date | null => (v === null ? null : foreignDate(v.getTime()));
+    this.clone = (r) => ({ ...r, createdAt: d(r.createdAt) as Date, lastUsedAt: d(r.lastUsedAt), revokedAt: d(r.revokedAt), expiresAt: d(r.expiresAt) });
+  }
+  override async getById(id: string): Promise<ApiKeyRecord | null> {
+    const r = await super.getById(id);
+    return r === null ? null : this.clone(r);
+  }
+  override async getByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const r = await super.getByHash(hash);
+    return r === null ? null : this.clone(r);
+  }
+}
+
+describe("stores the suite must fail, and one it must pass (second audit)", () => {
+  const ANNOUNCES = "announces revocations to subscribers, if it offers them: once visible, and again when a revocation moves earlier";
+
+  it("passes a correct announcing store, and a store whose Dates come from another realm", async () => {
+    expect(failedTests(await suiteOutcomes(() => new AnnouncingStore()))).toEqual([]);
+    const realm = new OtherRealmStore();
+    expect((await (realm.insert(makeTestRecord({ id: "key_realm" })), realm.getById("key_realm")))?.createdAt instanceof Date).toBe(false);
+    const realmOutcomes = await suiteOutcomes(() => new OtherRealmStore());
+    expect(failedTests(realmOutcomes).map((n) => `${n}: ${String(realmOutcomes.get(n))}`)).toEqual([]);
+  });
+
+  it("fails a store that announces only the first revocation (a move earlier left caches trusting the key)", async () => {
+    const outcomes = await suiteOutcomes(() => new AnnouncingStore("first-only"));
+    expect(failedTests(outcomes)).toEqual([ANNOUNCES]);
+    expect(String(outcomes.get(ANNOUNCES))).toContain("no announcement when a revocation moved earlier");
+  });
+
+  it("fails a store that announces before its write can be read", async () => {
+    const outcomes = await suiteOutcomes(() => new AnnouncingStore("before-write"));
+    expect(failedTests(outcomes)).toContain(ANNOUNCES);
+    expect(String(outcomes.get(ANNOUNCES))).toContain("came before the revocation could be read");
+  });
+
+  it.each([
+    [() => new ActiveOnlyListStore(), "lists the records of one account, oldest first, revoked ones included", "expected 3 (revoked and expired keys are listed too)"],
+    [() => new InternalRevokeStore(), "records are copies: mutating one changes nothing stored", "un-revoked the stored key"],
+    [() => new UpsertUsageStore(), "last used only moves forward, in batches, ignoring unknown ids", "made a record of it"],
+  ] as const)("fails store %#: %s", async (make, name, words) => {
+    const outcomes = await suiteOutcomes(make);
+    expect(failedTests(outcomes)).toEqual([name]);
+    expect(String(outcomes.get(name))).toContain(words);
+  });
+
+  it("says a time that differs only in milliseconds with its milliseconds", async () => {
+    const outcomes = await suiteOutcomes(() => new WholeSecondsStore());
+    expect(String(outcomes.get("inserts a record and reads it back by hash and by id"))).toMatch(/field createdAt is \d{4}-\d\d-\d\dT[\d:]+\.000Z, expected [\d\-T:]+\.123Z/);
+  });
+});
