@@ -527,7 +527,8 @@ export function parseCreateInput(
     }
     if (over) throw validationError("metadata", "must be at most 10000 characters as JSON");
     // What every store would refuse (a NUL, a lone surrogate, a BigInt) is a 400 here, not a 503 there.
-    if (metadataProblem(meta) !== null) throw validationError("metadata", "must be a JSON object");
+    const problem = metadataProblem(meta);
+    if (problem !== null) throw validationError("metadata", problem.startsWith("must not nest") ? problem : "must be a JSON object");
     try {
       const json = JSON.stringify(meta);
       if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");

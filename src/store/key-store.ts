@@ -333,20 +333,26 @@ export function metadataProblem(value: unknown): string | null {
     return "must be JSON (no BigInt, no cycles)";
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "must be a JSON object or null";
-  const pending: unknown[] = [parsed];
+  const pending: [value: unknown, depth: number][] = [[parsed, 1]];
   while (pending.length > 0) {
-    const v = pending.pop();
+    const [v, depth] = pending.pop() as [unknown, number];
     if (typeof v === "string") {
       if (!storableText(v)) return "must not contain NUL characters or lone surrogates";
     } else if (typeof v === "object" && v !== null) {
+      // Redis's cjson (in the store's scripts) refuses JSON nested 1000 deep: a record it could
+      // not read would block every rotation in its account. Far past any real metadata.
+      if (depth > MAX_METADATA_DEPTH) return `must not nest objects and arrays more than ${MAX_METADATA_DEPTH} deep`;
       for (const [k, inner] of Object.entries(v)) {
         if (!storableText(k)) return "must not contain NUL characters or lone surrogates";
-        pending.push(inner);
+        pending.push([inner, depth + 1]);
       }
     }
   }
   return null;
 }
+
+/** Deepest nesting of objects and arrays kept in metadata. @internal */
+export const MAX_METADATA_DEPTH = 32;
 
 const ID_FIELDS = new Set(["id", "accountId", "rotatedFromId"]);
 

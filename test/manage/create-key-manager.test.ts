@@ -10,6 +10,9 @@ import {
 } from "../../src/index.js";
 import { createFakeClock, createSeededRandom } from "../../src/testing/index.js";
 import { rejection } from "./helpers/rejection.js";
+import { makeTestRecord } from "../../src/testing/index.js";
+
+const makeRecordWith = (metadata: Record<string, unknown>) => makeTestRecord({ metadata });
 
 const accounts = { getPlan: (id: string) => ({ acc_1: "pro", acc_2: "pro", acc_starter: "starter", acc_free: "free" })[id] ?? null };
 const admin = { id: "usr_admin", admin: true };
@@ -170,6 +173,17 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
       expect(JSON.stringify(e.body) + e.message).not.toContain(key.slice(-32));
     }
     expect(store.size).toBe(1);
+  });
+
+  it("refuses metadata nested more than 32 deep (Redis's scripts could not read it; the same on every store)", async () => {
+    const { manager, store } = setup();
+    const nest = (depth: number): Record<string, unknown> => (depth <= 1 ? { leaf: true } : { a: nest(depth - 1) });
+    await manager.create({ accountId: "acc_1", actor: admin, name: "Deep enough", metadata: nest(32) });
+    const e = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "Too deep", metadata: nest(33) }));
+    expect([e.status, e.field, e.message]).toEqual([400, "metadata", "Invalid metadata: must not nest objects and arrays more than 32 deep"]);
+    expect(store.size).toBe(1);
+    const direct = await store.insert(makeRecordWith(nest(1100))).catch((error: unknown) => error);
+    expect(isApiKeyError(direct) && direct.code).toBe("INVALID_INPUT");
   });
 
   it("keeps names and metadata with long ids or hashes that are no key", async () => {

@@ -465,3 +465,46 @@ describe.skipIf(REDIS_URL === undefined)("RedisKeyStore confirmed revocation by 
     expect(told).toEqual([]);
   });
 });
+
+describe.skipIf(REDIS_URL === undefined)("RedisKeyStore with the caller's client options (set REDIS_URL to run)", () => {
+  const redis = redisWithPrefix("clientopts");
+  const { prefix } = redis;
+
+  it("a client with enableOfflineQueue: false still revokes while another process listens (the revoke's own connection queues its SUBSCRIBE)", async () => {
+    const strictClient = new Redis(REDIS_URL as string, { enableOfflineQueue: false });
+    await new Promise<void>((resolve) => strictClient.once("ready", () => resolve()));
+    const listening = new RedisKeyStore({ client: new Redis(REDIS_URL as string), prefix });
+    const revoking = new RedisKeyStore({ client: strictClient, prefix, confirmTimeoutMs: 2_000 });
+    const r = makeTestRecord();
+    await revoking.insert(r);
+    let up = false;
+    const dropped: string[] = [];
+    const stop = listening.subscribeRevocations((x) => dropped.push(x.hash), (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "SUBSCRIBE");
+      const revoked = await revoking.revoke(r.id);
+      expect(revoked?.revokedAt).toBeInstanceOf(Date);
+      expect(dropped).toEqual([r.hash]);
+    } finally {
+      stop();
+      listening.client.disconnect();
+      strictClient.disconnect();
+    }
+  });
+
+  it("the store's own connections subscribe by themselves (ioredis's automatic re-SUBSCRIBE has no handler) and queue while connecting", async () => {
+    const client = new Redis(REDIS_URL as string, { enableOfflineQueue: false });
+    const spy = vi.spyOn(client, "duplicate");
+    const store = new RedisKeyStore({ client, prefix });
+    let up = false;
+    const stop = store.subscribeRevocations(() => {}, (s) => (up = s));
+    try {
+      await waitFor(() => up, 3_000, "SUBSCRIBE");
+      expect(spy).toHaveBeenCalledWith({ autoResubscribe: false, enableOfflineQueue: true });
+    } finally {
+      stop();
+      spy.mockRestore();
+      client.disconnect();
+    }
+  });
+});

@@ -310,7 +310,9 @@ export class RedisKeyStore implements KeyStore {
     if (timeoutMs === false || (await this.present()).length === 0) return (await this.revokeOnce(id, at, reason)).record;
     // Acknowledgements are heard from before the revocation is published, so none is missed.
     const waiter = new AcknowledgementWaiter();
-    const sub = this.client.duplicate();
+    // Queued until it connects, whatever the caller's client says (`enableOfflineQueue: false`
+    // refused the SUBSCRIBE of a connection still being made, and with it every revoke).
+    const sub = this.client.duplicate({ enableOfflineQueue: true, autoResubscribe: false });
     sub.on("error", () => {});
     try {
       sub.on("message", (channel: string, message: string) => {

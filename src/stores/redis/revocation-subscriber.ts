@@ -52,12 +52,37 @@ export class RevocationSubscriber {
   }
 
   private open(): void {
-    const conn = this.client.duplicate();
+    // Our own SUBSCRIBE on every "ready" (ioredis's automatic one has no handler: its rejection,
+    // when a reconnect's reply never comes, would end the process), and commands queue while it
+    // connects whatever the caller's client says.
+    const conn = this.client.duplicate({ autoResubscribe: false, enableOfflineQueue: true });
     this.connection = conn;
     const current = (): boolean => this.connection === conn;
     const listen = (): void => {
+      // A SUBSCRIBE that gets no answer (a network that drops it silently) is given up and the
+      // connection made again, as the heartbeat does for a silent connection: without this the
+      // channel would stay down, and the heartbeat, started only once subscribed, never notice.
+      let answered = false;
+      const timer = setTimeout(() => {
+        if (answered || !current()) return;
+        this.leave();
+        this.setStatus(false);
+        conn.disconnect(true);
+      }, HEARTBEAT_MS);
+      (timer as { unref?: () => void }).unref?.();
       conn
         .subscribe(this.channel)
+        .then(
+          () => {
+            answered = true;
+            clearTimeout(timer);
+          },
+          (error: unknown) => {
+            answered = true;
+            clearTimeout(timer);
+            throw error;
+          },
+        )
         .then(() => this.join(conn))
         .then(
           () => {
