@@ -158,15 +158,24 @@ export function shownOptionName(name: string): string {
 }
 
 /**
- * Is `value` an options object: a plain object (of any realm) or a class instance, not an array,
- * a Map or another built-in whose entries are not its properties? @internal
+ * Is `value` an options object: a plain object, of any realm (`{ … }`, `Object.create(null)`)? Not
+ * an array, a Map or another built-in whose entries are not its properties, and not a class
+ * instance or an object whose options come from its prototype: options are read as own
+ * properties, so a getter of a class or an inherited `environment` would be dropped silently (a
+ * server meant for `prod` keys accepting `dev` ones). @internal
  */
 export function isOptionsObject(value: unknown): value is object {
   if (typeof value !== "object" || value === null) return false;
   try {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) return true; // the usual case, at once
-    return !Array.isArray(value) && Object.prototype.toString.call(value) === "[object Object]";
+    // Another realm's plain object: its prototype is that realm's Object.prototype, which has none.
+    return (
+      typeof proto === "object" &&
+      Object.getPrototypeOf(proto) === null &&
+      !Array.isArray(value) &&
+      Object.prototype.toString.call(value) === "[object Object]"
+    );
   } catch {
     // A revoked Proxy, a throwing trap: taken as options here, so reading them reports the
     // option that could not be read, as for any other unreadable options object.
@@ -202,7 +211,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
   // A Map or an array is an object too, but its entries are no options: `hashApiKey(key, new
   // Map([["pepper", …]]))` would otherwise hash without the pepper, silently.
   if (!isOptionsObject(options)) {
-    throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"} expects an options object`);
+    throw new ApiKeyError("INVALID_OPTIONS", `${what ?? "This function"} expects a plain options object ({ … }; not a class instance or an object that inherits its options)`);
   }
   let names: string[];
   try {

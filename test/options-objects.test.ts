@@ -41,8 +41,29 @@ describe("options objects", () => {
     for (const options of [new Map([["pepper", "s3cret"]]), [], [["pepper", "s3cret"]], new Date(), /x/]) {
       const error = thrown(() => call(options));
       expect(isApiKeyError(error) && error.code, String(options)).toBe("INVALID_OPTIONS");
-      expect((error as Error).message).toMatch(/expects an options object/);
+      expect((error as Error).message).toMatch(/expects a plain options object/);
     }
+  });
+
+  it.each(calls)("%s refuses a class instance or an object whose options come from its prototype (they would be dropped)", (_name, call) => {
+    class Options {
+      get environment(): string {
+        return "prod";
+      }
+    }
+    for (const options of [new Options(), Object.create({ environment: "prod" }) as object]) {
+      const error = thrown(() => call(options));
+      expect(isApiKeyError(error) && error.code).toBe("INVALID_OPTIONS");
+      expect((error as Error).message).toMatch(/expects a plain options object \(\{ … \}; not a class instance or an object that inherits its options\)/);
+    }
+  });
+
+  it("a plain object of another realm (a vm context) and one without a prototype are options", async () => {
+    const vm = await import("node:vm");
+    const foreign = vm.runInNewContext("({})") as object;
+    expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
+    expect(() => generateApiKey(foreign as never)).not.toThrow();
+    expect(() => generateApiKey(Object.create(null) as never)).not.toThrow();
   });
 
   it("a pepper in a Map is refused, not dropped (the hash would have had no pepper)", () => {

@@ -11,7 +11,7 @@ import type { KeyStore } from "../store/key-store.js";
 /** Parse `input` with `schema`, or throw naming the first bad option. @internal */
 export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   if (!isOptionsObject(input)) {
-    throw new ApiKeyError("INVALID_OPTIONS", `${what} expects an options object`);
+    throw new ApiKeyError("INVALID_OPTIONS", `${what} expects a plain options object ({ … }; not a class instance or an object that inherits its options)`);
   }
   // zod does not catch what a getter or a Proxy trap throws: read each option once here, and
   // name the one whose reading threw (at the top level, or further down while zod checks it).
