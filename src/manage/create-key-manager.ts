@@ -36,7 +36,7 @@ import { MAX_STORED_TIME, metadataProblem, storableText, type ApiKeyPermissions,
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
-import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore } from "./store-failure.js";
+import { confirmationWait, fromPlanLookupFailure, fromStoreFailure, guardStore, managementUnavailable } from "./store-failure.js";
 import { dateFromInput, keyIdProblem, readInput, refuseUnknownFields } from "./parse-input.js";
 
 /**
@@ -312,7 +312,16 @@ export function validationError(field: string, problem: string): ApiKeyError {
 /** Build the manager's shared internals. @internal */
 export function createManagerContext(options: KeyManagerOptions): ManagerContext {
   const o = parseOptions(optionsSchema, options, "createKeyManager");
-  const clock = o.clock ?? systemClock;
+  const givenClock = o.clock ?? systemClock;
+  // A clock that stops giving a time later is a fault (503), as on the request path: never a
+  // reason to list revoked or expired keys as active.
+  const clock = {
+    now(): number {
+      const t = givenClock.now();
+      if (typeof t !== "number" || !Number.isFinite(t)) throw managementUnavailable(new TypeError("clock.now() returned no time"));
+      return t;
+    },
+  };
   // A clock that gives no number would make revoked keys list as active and every write fail.
   if (o.clock !== undefined) checkClockReading(o.clock);
   const { storeMs, accountsMs } = timeLimits(o.timeouts);
@@ -411,8 +420,10 @@ export function createManagerContext(options: KeyManagerOptions): ManagerContext
       }
       if (plan === null || plan === undefined)
         throw new ApiKeyError("NOT_FOUND", "Account not found", { status: 404 });
-      if (typeof plan !== "string" || !apiPlans.has(plan))
-        throw new ApiKeyError("FORBIDDEN", `API access requires ${planName} plan`, { status: 403 });
+      // Something that is not a plan (an account row, a number) is the lookup's fault: 503, as on
+      // the request path, not a 403 telling a Pro account it needs Pro.
+      if (typeof plan !== "string") throw managementUnavailable(new TypeError("getPlan returned neither a string nor null"));
+      if (!apiPlans.has(plan)) throw new ApiKeyError("FORBIDDEN", `API access requires ${planName} plan`, { status: 403 });
     },
     async findOwned(accountId, id) {
       const problem = keyIdProblem(id);

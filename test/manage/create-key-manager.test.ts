@@ -186,6 +186,28 @@ describe("createKeyManager().create (spec: Get an API key)", () => {
     expect(isApiKeyError(direct) && direct.code).toBe("INVALID_INPUT");
   });
 
+  it("a clock that stops giving a time later makes list and unused fail with 503, never list an expired key as active", async () => {
+    let broken = false;
+    const base = createFakeClock(Date.UTC(2025, 0, 1));
+    const clock = { now: () => (broken ? (undefined as unknown as number) : base.now()) };
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({ store, accounts, clock });
+    await manager.create({ accountId: "acc_1", actor: admin, name: "Short", expiresAt: new Date(base.now() + 1_000) });
+    base.advance(2_000);
+    expect((await manager.list({ accountId: "acc_1" })).map((r) => r.status)).toEqual(["expired"]);
+    broken = true;
+    for (const call of [manager.list({ accountId: "acc_1" }), manager.unused({ accountId: "acc_1" })]) {
+      const e = await rejection(call);
+      expect([e.status, e.code]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+    }
+  });
+
+  it.each([{ id: "acc_1", plan: "pro" }, 5])("a plan lookup that answers something not a plan (%j) is a 503, not 'requires Pro plan'", async (answer) => {
+    const manager = createKeyManager({ store: new MemoryKeyStore(), accounts: { getPlan: () => answer as unknown as string } });
+    const e = await rejection(manager.create({ accountId: "acc_1", actor: admin, name: "CI" }));
+    expect([e.status, e.code]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+  });
+
   it("keeps names and metadata with long ids or hashes that are no key", async () => {
     const { manager } = setup();
     const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
