@@ -124,7 +124,7 @@ function settle(result: ApiKeyAuthResult, req: Request, res: Response, next: Nex
 export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions): RequestHandler {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");
-  rejectUnknownOptions(o, ["skip"]);
+  rejectUnknownOptions(o, ["skip"], "apiKeyAuth (@fluenzr/api-keys/express)");
   const skip = optionalFunction<(req: Request) => boolean>(o["skip"], "skip");
 
   return function apiKeyAuthMiddleware(req: Request, res: Response, next: NextFunction): void {

@@ -218,7 +218,7 @@ function proceed(result: ApiKeyAuthResult, c: Context<ApiKeyAuthEnv>, next: Next
 export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): MiddlewareHandler<ApiKeyAuthEnv> {
   const authenticator = requireAuth(auth, "auth");
   const o = optionsObject(options, "options");
-  rejectUnknownOptions(o, ["skip", "getIp"]);
+  rejectUnknownOptions(o, ["skip", "getIp"], "apiKeyAuth (@fluenzr/api-keys/hono)");
   const skip = optionalFunction<(c: Context) => boolean>(o["skip"], "skip");
   const getIp = optionalFunction<(c: Context) => string | undefined>(o["getIp"], "getIp");
 
