@@ -35,6 +35,15 @@ function flood(options: Partial<UsageMonitorOptions> = {}, count = 1_000_000) {
   return { monitor, alerts, grownMb };
 }
 
+/** Heap in use after two full collections (gc exposed at run time: vitest's workers start without it). */
+function heap(): number {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped maps)", () => {
   it("1 M events from random addresses never grow a map past its default cap", () => {
     const { monitor, alerts, grownMb } = flood();
@@ -66,13 +75,6 @@ describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped 
   });
 
   it("keeps a copy of each address, not the longer client text it was cut from", () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const heap = (): number => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     /** Heap kept by 10 000 new addresses of `length` characters (cut to 100 by the monitor), after a collection. */
     const keptBy = (length: number): number => {
       const clock = createFakeClock(Date.UTC(2025, 5, 1));
@@ -97,13 +99,6 @@ describe("the monitor's memory stays bounded (DESIGN §8: fixed windows, capped 
   });
 
   it("an address seen again, from a new longer text, is not kept as a view of that text either", () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const heap = (): number => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const clock = createFakeClock(Date.UTC(2025, 5, 1));
     const monitor = createUsageMonitor({ onAlert: () => {}, clock, limits: { addresses: 1_000 } });
     const time = new Date(clock.now());
