@@ -317,6 +317,37 @@ function isWholeRecord(r: unknown): r is ApiKeyRecord {
   );
 }
 
+/** A Date read once by its time (a copy), or the value as it is for the record check to refuse. */
+function ownDate(value: unknown): unknown {
+  const t = dateTime(value);
+  return t === null ? value : new Date(t);
+}
+
+/**
+ * A store's answer copied field by field, each read once (a getter that throws throws here, as a
+ * store fault). Fields the request path does not read are copied as they are.
+ */
+function ownRecord(answer: object): ApiKeyRecord {
+  const x = answer as Record<keyof ApiKeyRecord, unknown>;
+  return {
+    id: x.id,
+    accountId: x.accountId,
+    name: x.name,
+    hash: x.hash,
+    hint: x.hint,
+    environment: x.environment,
+    permissions: x.permissions,
+    createdAt: ownDate(x.createdAt),
+    createdBy: x.createdBy,
+    lastUsedAt: ownDate(x.lastUsedAt),
+    revokedAt: ownDate(x.revokedAt),
+    revokedReason: x.revokedReason,
+    expiresAt: ownDate(x.expiresAt),
+    rotatedFromId: x.rotatedFromId,
+    metadata: x.metadata,
+  } as ApiKeyRecord;
+}
+
 /**
  * Create the authenticator that every adapter uses. Options are checked here, once.
  *
@@ -372,8 +403,12 @@ export function createApiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   // Anything else a store answers that is not a whole record is a store fault (503), not a key:
   // a record missing its account or permissions, or with an expiry that is not a Date, must not
   // be judged by the fields it happens to have.
-  const verified = (r: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null => {
-    if (r === null || r === undefined) return null;
+  const verified = (answer: ApiKeyRecord | null | undefined, hash: string): ApiKeyRecord | null => {
+    if (answer === null || answer === undefined) return null;
+    // Read once into a record of our own: a store's object whose getters (an ORM row, a Proxy)
+    // answer differently, or throw, on a second read cannot be judged on one value and answered
+    // with another, nor fail after the request's event was sent.
+    const r = ownRecord(answer);
     if (!isWholeRecord(r)) throw new TypeError("the store answered something that is not a key record");
     return constantTimeEqual(r.hash, hash) ? r : null;
   };

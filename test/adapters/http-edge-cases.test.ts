@@ -153,6 +153,14 @@ describe.each(ADAPTERS)("%s over HTTP: a request with more header lines than Nod
     expectAccepted(await send([...fillers(1021), bearer(fixture.keys.pro)]));
     expectMalformed(await send([...fillers(1021), bearer(fixture.keys.pro), bearer(fixture.keys.starter)]));
   });
+
+  it("a limit under 32 lines: Node keeps 31 lines of a longer request, and a second Authorization line past them is not judged on the first", async () => {
+    server.server.maxHeadersCount = 20;
+    // 43 lines: the key, 40 fillers, a second Authorization line that Node drops.
+    expectMalformed(await send([bearer(fixture.keys.pro), ...fillers(40), bearer(fixture.keys.starter)]));
+    // A short request is never cut, whatever the limit.
+    expectAccepted(await send([...fillers(10), bearer(fixture.keys.pro)]));
+  });
 });
 
 describe.each(ADAPTERS)("%s over HTTP: the event path of a request target in absolute form", (adapter) => {

@@ -96,6 +96,36 @@ describe("fail closed (DESIGN §5, §9): a failing store gives 503, never a pass
     }
   });
 
+  it("a record whose getters answer once, then throw or change (an ORM row, a Proxy), is read once: one event, one verdict", async () => {
+    const w = await makeWorld();
+    const stored = await w.store.getByHash((await import("../../src/index.js")).hashApiKey(w.keys.prod));
+    // A new such object per lookup, as an ORM gives: its name throws on a second read, and its
+    // permissions say read-only first and all after.
+    const fickle = (): object => {
+      let nameReads = 0;
+      let permissionReads = 0;
+      return new Proxy(stored as object, {
+        get(target, field, receiver) {
+          if (field === "name" && nameReads++ > 0) throw new Error("read twice");
+          if (field === "permissions") return permissionReads++ === 0 ? "read-only" : "all";
+          return Reflect.get(target, field, receiver);
+        },
+      });
+    };
+    const events: string[] = [];
+    const used: string[] = [];
+    const store = storeWith(async () => fickle() as never, w.store);
+    store.recordUsage = async (batch) => void used.push(...batch.map((u) => u.id));
+    const auth = createApiKeyAuth({ store, accounts: w.accounts, onEvent: (e) => events.push(`${e.reason}/${e.status}`) });
+    const get = await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "GET" });
+    expect(get.ok && get.key.permissions).toBe("read-only"); // judged and answered on the one value read
+    const post = await auth.authenticate({ authorization: `Bearer ${w.keys.prod}`, method: "POST" });
+    expect(!post.ok && post.reason).toBe("permission");
+    expect(events).toEqual(["ok/200", "permission/403"]);
+    await auth.close();
+    expect(used).toEqual([stored?.id]);
+  });
+
   it("a record whose hash is not exactly ours (a collated or case-insensitive index) is not accepted", async () => {
     const { hashApiKey } = await import("../../src/index.js");
     const stored = await w.store.getByHash(hashApiKey(w.keys.prod));

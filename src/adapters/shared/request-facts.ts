@@ -35,9 +35,10 @@ export function authorizationLines(rawHeaders: readonly string[] | undefined, so
     if (first === undefined) first = value;
     else (all ??= [first]).push(value);
   }
-  // Node reads header lines in batches of 32 and only drops whole batches after the first, so a
-  // request with fewer lines than that is never cut: the limit is only looked up past it.
-  if (rawHeaders.length >= 64 && rawHeaders.length >= rawHeaderLimit(socket)) return [first ?? "", ""];
+  // Node keeps every line of a request with up to 31 header lines whatever the limit, and cuts
+  // longer ones at 31 lines (62 entries) when the limit is lower than that, or at a later batch
+  // past it: a request with fewer entries is never cut, so the limit is only looked up from there.
+  if (rawHeaders.length >= 62 && rawHeaders.length >= rawHeaderLimit(socket)) return [first ?? "", ""];
   return all ?? first;
 }
 
