@@ -9,12 +9,12 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
+  ClientAddressFacts,
   FALLBACK_FAILURE,
   authorizationLines,
   failureJson,
   optionalFunction,
   optionsObject,
-  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -54,22 +54,15 @@ export interface ExpressApiKeyAuthOptions {
  * The request as the core sees it. ip, user agent and path are getters: the core reads them only
  * for events, and Express's `req.ip` (proxy-addr) is not free on every request.
  */
-class ExpressRequestFacts implements ApiKeyAuthRequest {
+class ExpressRequestFacts extends ClientAddressFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
   constructor(private readonly req: Request) {
+    super();
     this.authorization = authorizationLines(req.rawHeaders, req.socket);
     this.method = req.method;
   }
-  private pinned: { readonly ip: string | undefined } | undefined;
-  get ip(): string | undefined {
-    return this.pinned !== undefined ? this.pinned.ip : this.readIp();
-  }
-  /** Read the address now, while the connection is open (see {@link pinIp}). */
-  pinIp(): void {
-    this.pinned = pinnedIp(() => this.readIp());
-  }
-  private readIp(): string | undefined {
+  protected readIp(): string | undefined {
     return this.req.ip ?? this.req.socket?.remoteAddress;
   }
   get userAgent(): string | undefined {
@@ -134,11 +127,7 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: ExpressApiKeyAuthOptions)
     }
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      const facts = new ExpressRequestFacts(req);
-      outcome = runAuth(authenticator, facts);
-      // The answer waits for the store: the event is written after it, when a client that hung up
-      // meanwhile has no address any more. Read it now.
-      if (outcome instanceof Promise) facts.pinIp();
+      outcome = runAuth(authenticator, new ExpressRequestFacts(req));
     } catch {
       outcome = FALLBACK_FAILURE;
     }

@@ -12,12 +12,12 @@ import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiK
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import { invalidOption } from "../../errors.js";
 import {
+  ClientAddressFacts,
   FALLBACK_FAILURE,
   authorizationLines,
   failureJson,
   optionalFunction,
   optionsObject,
-  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -76,20 +76,16 @@ export interface FastifyApiKeyAuthOptions {
 const HOOKS: readonly FastifyApiKeyAuthHook[] = ["onRequest", "preParsing", "preValidation", "preHandler"];
 
 /** The request as the core sees it; ip, user agent and path are read only if events need them. */
-class FastifyRequestFacts implements ApiKeyAuthRequest {
+class FastifyRequestFacts extends ClientAddressFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
   constructor(private readonly request: FastifyRequest) {
+    super();
     this.authorization = authorizationLines(request.raw.rawHeaders, request.raw.socket);
     this.method = request.method;
   }
-  private pinned: { readonly ip: string | undefined } | undefined;
-  get ip(): string | undefined {
-    return this.pinned !== undefined ? this.pinned.ip : this.request.ip;
-  }
-  /** Read the address now, while the connection is open (see {@link pinIp}). */
-  pinIp(): void {
-    this.pinned = pinnedIp(() => this.request.ip);
+  protected readIp(): string | undefined {
+    return this.request.ip;
   }
   get userAgent(): string | undefined {
     const ua = this.request.headers["user-agent"];
@@ -168,10 +164,7 @@ function setup(fastify: FastifyInstance, options: FastifyApiKeyAuthOptions): voi
     }
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      const facts = new FastifyRequestFacts(request);
-      outcome = runAuth(auth, facts);
-      // The event is written after the store answers; a client that hung up by then has no address.
-      if (outcome instanceof Promise) facts.pinIp();
+      outcome = runAuth(auth, new FastifyRequestFacts(request));
     } catch {
       outcome = FALLBACK_FAILURE;
     }

@@ -9,13 +9,13 @@ import type { Context, MiddlewareHandler, Next } from "hono";
 import type { ApiKeyAuth, ApiKeyAuthRequest, ApiKeyAuthResult, AuthenticatedApiKey } from "../../auth/create-api-key-auth.js";
 import type { ApiKeyAuthFailure } from "../../auth/responses.js";
 import {
+  ClientAddressFacts,
   FALLBACK_FAILURE,
   authorizationLines,
   dropRejection,
   failureJson,
   optionalFunction,
   optionsObject,
-  pinnedIp,
   rejectUnknownOptions,
   requireAuth,
   runAuth,
@@ -105,7 +105,7 @@ function incomingOf(c: Context): NodeBindings["incoming"] {
   return request[incomingSymbol] === incoming ? incoming : undefined;
 }
 
-class HonoRequestFacts implements ApiKeyAuthRequest {
+class HonoRequestFacts extends ClientAddressFacts implements ApiKeyAuthRequest {
   readonly authorization: string | string[] | undefined;
   readonly method: string;
   /** The Node request behind this very Request, on @hono/node-server (found once per request). */
@@ -114,6 +114,7 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
     private readonly c: Context,
     private readonly getIp: ((c: Context) => string | undefined) | undefined,
   ) {
+    super();
     // On @hono/node-server the Node request's raw lines keep repeated Authorization lines apart.
     // Anywhere else (and for a sub-request) the Web headers: there repeated lines arrive joined
     // with ", ", which no key contains, so they are refused as malformed all the same.
@@ -124,15 +125,7 @@ class HonoRequestFacts implements ApiKeyAuthRequest {
       : (c.req.raw.headers.get("authorization") ?? undefined);
     this.method = c.req.method;
   }
-  private pinned: { readonly ip: string | undefined } | undefined;
-  get ip(): string | undefined {
-    return this.pinned !== undefined ? this.pinned.ip : this.readIp();
-  }
-  /** Read the address now, while the connection is open (see {@link pinIp}). */
-  pinIp(): void {
-    this.pinned = pinnedIp(() => this.readIp());
-  }
-  private readIp(): string | undefined {
+  protected readIp(): string | undefined {
     const address: unknown = this.getIp !== undefined ? this.getIp(this.c) : nodeIncoming(this.c)?.socket?.remoteAddress;
     if (typeof address === "string") return address;
     dropRejection(address); // an async getIp: no address, and its rejection must not end the process
@@ -227,10 +220,7 @@ export function apiKeyAuth(auth: ApiKeyAuth, options?: HonoApiKeyAuthOptions): M
     if (shouldSkip(skip, c)) return next().then(nothing);
     let outcome: ApiKeyAuthResult | Promise<ApiKeyAuthResult>;
     try {
-      const facts = new HonoRequestFacts(c, getIp);
-      outcome = runAuth(authenticator, facts);
-      // The event is written after the store answers; a client that hung up by then has no address.
-      if (outcome instanceof Promise) facts.pinIp();
+      outcome = runAuth(authenticator, new HonoRequestFacts(c, getIp));
     } catch {
       outcome = FALLBACK_FAILURE;
     }

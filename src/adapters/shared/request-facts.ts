@@ -60,18 +60,31 @@ function rawHeaderLimit(socket: unknown): number {
 }
 
 /**
- * The client's address read now, for a request whose answer waits for the store: the core writes
- * the event after that wait, and once a client has hung up Node no longer knows its address, so
- * a key-guessing client that closes each connection early would reach events (and the usage
- * monitor's bursts by address) with none. `undefined` if reading it throws now (then it is read
- * again, as usual, when the event is written). @internal
+ * What the adapters' request facts share: the client's address, read when the core writes the
+ * event, or read early ({@link runAuth} does, for a request whose answer waits for the store):
+ * the event is then written after that wait, and once a client has hung up Node no longer knows
+ * its address, so a key-guessing client that closes each connection early would reach events
+ * (and the usage monitor's bursts by address) with none. @internal
  */
-export function pinnedIp(read: () => string | undefined): { readonly ip: string | undefined } | undefined {
-  try {
-    return { ip: read() };
-  } catch {
-    return undefined;
+export abstract class ClientAddressFacts {
+  /** The address read early; `undefined` until then, or if reading it threw (read again later). */
+  private pinned: { readonly ip: string | undefined } | undefined;
+
+  get ip(): string | undefined {
+    return this.pinned !== undefined ? this.pinned.ip : this.readIp();
   }
+
+  /** Read the address now, while the connection is open. */
+  pinIp(): void {
+    try {
+      this.pinned = { ip: this.readIp() };
+    } catch {
+      this.pinned = undefined;
+    }
+  }
+
+  /** The address as the framework gives it (may throw: the core then leaves it out). */
+  protected abstract readIp(): string | undefined;
 }
 
 /**
@@ -210,6 +223,9 @@ export function runAuth(auth: ApiKeyAuth, request: ApiKeyAuthRequest): ApiKeyAut
     return FALLBACK_FAILURE;
   }
   const read = ours ? checkedResult : copiedResult;
-  if (isThenable(outcome)) return Promise.resolve(outcome).then(read, () => FALLBACK_FAILURE);
+  if (isThenable(outcome)) {
+    if (request instanceof ClientAddressFacts) request.pinIp();
+    return Promise.resolve(outcome).then(read, () => FALLBACK_FAILURE);
+  }
   return read(outcome);
 }
