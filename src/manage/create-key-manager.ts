@@ -32,7 +32,7 @@ import {
 } from "../lib/options.js";
 import { isRandomSource, poolFor, randomSymbols, type RandomSource } from "../lib/random.js";
 import type { AccountPlans } from "../auth/create-api-key-auth.js";
-import { MAX_STORED_TIME, metadataProblem, storableText, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
+import { MAX_STORED_TIME, METADATA_TOO_DEEP, metadataProblem, storableText, type ApiKeyPermissions, type ApiKeyRecord, type KeyStore } from "../store/key-store.js";
 import { rotateApiKey, type RotateApiKeyInput, type RotatedApiKey } from "./rotate-api-key.js";
 import { rotationStatus, type RotationStatus, type RotationStatusInput } from "./rotation-status.js";
 import { unusedApiKeys, type UnusedApiKeysInput } from "./unused-api-keys.js";
@@ -539,7 +539,8 @@ export function parseCreateInput(
     if (over) throw validationError("metadata", "must be at most 10000 characters as JSON");
     // What every store would refuse (a NUL, a lone surrogate, a BigInt) is a 400 here, not a 503 there.
     const problem = metadataProblem(meta);
-    if (problem !== null) throw validationError("metadata", problem.startsWith("must not nest") ? problem : "must be a JSON object");
+    // Said as it is when the nesting is the problem (the fix differs); otherwise the one message.
+    if (problem !== null) throw validationError("metadata", problem === METADATA_TOO_DEEP ? problem : "must be a JSON object");
     try {
       const json = JSON.stringify(meta);
       if (json.length > 10_000) throw validationError("metadata", "must be at most 10000 characters as JSON");

@@ -105,14 +105,25 @@ export function keyIdProblem(id: unknown): string | null {
   return null;
 }
 
+/**
+ * A field checked by one of this module's readers (`value`, or the `problem` to name), as a zod
+ * schema: the same rule and words whether a method checks the field with zod or by hand.
+ */
+function schemaOf<T>(read: (value: unknown) => { value: T } | { problem: string }): z.ZodType<T> {
+  return z.unknown().transform((v, ctx): T => {
+    const reading = read(v);
+    if ("problem" in reading) {
+      ctx.addIssue({ code: "custom", message: reading.problem });
+      return z.NEVER;
+    }
+    return reading.value;
+  }) as unknown as z.ZodType<T>;
+}
+
 /** A key id as the manager issues them (and any custom store's, up to 200 characters). @internal */
-export const keyIdSchema = z.unknown().transform((v, ctx): string => {
+export const keyIdSchema = schemaOf((v) => {
   const problem = keyIdProblem(v);
-  if (problem !== null) {
-    ctx.addIssue({ code: "custom", message: problem });
-    return z.NEVER;
-  }
-  return v as string;
+  return problem === null ? { value: v as string } : { problem };
 });
 
 /** Longest date string looked at; a longer one is refused before any parsing. @internal */
@@ -171,23 +182,13 @@ export function dateFromInput(value: unknown): Date | string {
   return time === null || Number.isNaN(time) ? DATE_EXPECTED : new Date(time);
 }
 
-/** A Date or an ISO 8601 string ({@link dateFromInput}), as a valid Date. @internal */
-export const dateSchema = z.unknown().transform((v, ctx): Date => {
+const dateReading = (v: unknown): { value: Date } | { problem: string } => {
   const d = dateFromInput(v);
-  if (typeof d === "string") {
-    ctx.addIssue({ code: "custom", message: d });
-    return z.NEVER;
-  }
-  return d;
-});
+  return typeof d === "string" ? { problem: d } : { value: d };
+};
+
+/** A Date or an ISO 8601 string ({@link dateFromInput}), as a valid Date. @internal */
+export const dateSchema = schemaOf(dateReading);
 
 /** {@link dateSchema}, or `null`. @internal */
-export const nullableDateSchema = z.unknown().transform((v, ctx): Date | null => {
-  if (v === null) return null;
-  const d = dateFromInput(v);
-  if (typeof d === "string") {
-    ctx.addIssue({ code: "custom", message: d });
-    return z.NEVER;
-  }
-  return d;
-});
+export const nullableDateSchema = schemaOf<Date | null>((v) => (v === null ? { value: null } : dateReading(v)));

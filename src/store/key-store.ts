@@ -341,7 +341,7 @@ export function metadataProblem(value: unknown): string | null {
     } else if (typeof v === "object" && v !== null) {
       // Redis's cjson (in the store's scripts) refuses JSON nested 1000 deep: a record it could
       // not read would block every rotation in its account. Far past any real metadata.
-      if (depth > MAX_METADATA_DEPTH) return `must not nest objects and arrays more than ${MAX_METADATA_DEPTH} deep`;
+      if (depth > MAX_METADATA_DEPTH) return METADATA_TOO_DEEP;
       for (const [k, inner] of Object.entries(v)) {
         if (!storableText(k)) return "must not contain NUL characters or lone surrogates";
         pending.push([inner, depth + 1]);
@@ -353,6 +353,9 @@ export function metadataProblem(value: unknown): string | null {
 
 /** Deepest nesting of objects and arrays kept in metadata. @internal */
 export const MAX_METADATA_DEPTH = 32;
+
+/** What {@link metadataProblem} says of metadata nested deeper than that. @internal */
+export const METADATA_TOO_DEEP = `must not nest objects and arrays more than ${MAX_METADATA_DEPTH} deep`;
 
 const ID_FIELDS = new Set(["id", "accountId", "rotatedFromId"]);
 
